@@ -1,0 +1,1 @@
+"""Admin HTTP app, status page and metrics."""

@@ -1,0 +1,1 @@
+"""Pure domain code: contact values, planners, policies. No I/O."""

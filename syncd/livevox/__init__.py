@@ -1,0 +1,1 @@
+"""Typed client for the LiveVox Contact API (imports nothing else of syncd)."""

@@ -1,0 +1,1 @@
+"""Use cases (pull, plan, push, reconcile), one a module, wired by bootstrap."""

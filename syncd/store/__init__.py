@@ -1,0 +1,1 @@
+"""SQLAlchemy tables, migrations glue and repositories for the mirror, bookkeeping and SoR."""
