@@ -10,7 +10,6 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import psycopg
 import pytest

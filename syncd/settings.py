@@ -1,0 +1,114 @@
+"""Configuration: a TOML file overridden by `SYNCD_*` environment variables.
+
+The file is `$SYNCD_CONFIG` (default `config/syncd.toml`; a missing default file is fine, a
+missing explicit one is an error). Environment names follow DESIGN.md: `SYNCD_DATABASE_URL`,
+`SYNCD_LIVEVOX_BASE_URL`, `SYNCD_LIVEVOX_ACCESS_TOKEN`, `SYNCD_ADMIN_BIND`, `SYNCD_SYNC_INTERVAL`...
+(one level of nesting: `SYNCD_<SECTION>_<FIELD>`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from syncd.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/syncd.toml")
+
+
+class LiveVoxSettings(BaseModel):
+    """How to reach LiveVox (or the emulator)."""
+
+    base_url: str = "http://127.0.0.1:8089"
+    """Scheme, host and port of the LiveVox API."""
+    api_version: str | None = None
+    """Version path segment such as `v6.0`; None for unversioned paths."""
+    access_token: SecretStr = SecretStr("demo-token")
+    """The `LV-Access` token."""
+    client_name: str = "demo"
+    username: str = "admin"
+    password: SecretStr = SecretStr("admin")
+    timeout_seconds: float = 60.0
+    """Per-request timeout (connect, read, write)."""
+    retry_deadline_seconds: float = 300.0
+    """Total time a call may spend retrying transient failures."""
+    rate_limit_rps: float | None = None
+    """Client-side requests per second; None means unlimited."""
+    rate_limit_burst: int = 10
+
+
+class SyncSettings(BaseModel):
+    """Scheduling and batching of sync cycles."""
+
+    lookback_minutes: float = 15.0
+    """Incremental pulls start this long before the watermark, to catch late writes."""
+    update_batch_size: int = 500
+    create_batch_size: int = 500
+    dnd_batch_size: int = 500
+
+
+class Settings(BaseSettings):
+    """Everything syncd reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SYNCD_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+    )
+
+    database_url: str | None = None
+    """Postgres URL; None starts an embedded Postgres in `embedded_data_dir`."""
+    embedded_data_dir: Path = Path("var/pgdata")
+    admin_bind: str = "127.0.0.1:8787"
+    """host:port of the admin HTTP."""
+    admin_token: SecretStr | None = None
+    """Bearer token for the admin HTTP's write and status endpoints."""
+    sync_interval: int = Field(default=300, ge=1)
+    """Seconds between incremental cycles."""
+    livevox: LiveVoxSettings = LiveVoxSettings()
+    sync: SyncSettings = SyncSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
+        return (init_settings, env_settings, toml)
+
+
+def config_path() -> Path:
+    """The TOML file to read: `$SYNCD_CONFIG`, or the default when it exists."""
+    explicit = os.environ.get("SYNCD_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"SYNCD_CONFIG names {path}, which is not a file", path=str(path))
+        return path
+    return DEFAULT_CONFIG_PATH
+
+
+def load_settings() -> Settings:
+    """Read the configuration, turning validation problems into one clear ConfigError."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}", path=str(config_path())) from exc
