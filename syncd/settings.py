@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -87,7 +88,30 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_path())
-        return (init_settings, env_settings, toml)
+        credentials = EnvSettingsSource(
+            settings_cls,
+            env_prefix="SYNCD_",
+            env_nested_delimiter="_",
+            env_nested_max_split=1,
+        )
+        credentials.env_vars = credential_files()
+        return (init_settings, env_settings, credentials, toml)
+
+
+def credential_files() -> dict[str, str]:
+    """Secrets handed over by systemd's `LoadCredential=`: one file per variable name.
+
+    A file `$CREDENTIALS_DIRECTORY/SYNCD_LIVEVOX_PASSWORD` counts as that environment
+    variable (lower precedence than the real environment, higher than the TOML file).
+    """
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not directory or not Path(directory).is_dir():
+        return {}
+    return {
+        entry.name.lower(): entry.read_text().strip()
+        for entry in Path(directory).iterdir()
+        if entry.is_file() and entry.name.upper().startswith("SYNCD_")
+    }
 
 
 def config_path() -> Path:

@@ -56,3 +56,16 @@ def test_redaction_masks_sensitive_keys_and_ssn_shaped_text() -> None:
     assert event["session_id"] == REDACTED
     assert "123-45-6789" not in event["note"]
     assert event["body"]["person"] == {"ssn": REDACTED, "firstName": "Ann"}
+
+
+def test_systemd_credentials_are_read_below_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "SYNCD_LIVEVOX_PASSWORD").write_text("from-credential\n")
+    (tmp_path / "SYNCD_ADMIN_TOKEN").write_text("cred-token")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    monkeypatch.setenv("SYNCD_ADMIN_TOKEN", "env-token")
+    settings = load_settings()
+    assert settings.livevox.password.get_secret_value() == "from-credential"
+    assert settings.admin_token is not None
+    assert settings.admin_token.get_secret_value() == "env-token"
