@@ -69,3 +69,12 @@ def test_systemd_credentials_are_read_below_the_environment(
     assert settings.livevox.password.get_secret_value() == "from-credential"
     assert settings.admin_token is not None
     assert settings.admin_token.get_secret_value() == "env-token"
+
+
+def test_httpx_request_lines_are_silenced_because_urls_can_carry_session_ids() -> None:
+    import logging
+
+    from syncd.logging import configure_logging
+
+    configure_logging(json=True)
+    assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
