@@ -56,6 +56,23 @@ class SyncSettings(BaseModel):
     dnd_batch_size: int = 500
 
 
+class SorSettings(BaseModel):
+    """Where the system of record lives and how its columns map to LiveVox fields."""
+
+    table: str = "sor.contacts"
+    """Table or view, schema-qualified."""
+    key_column: str = "account"
+    """Column holding the LiveVox account."""
+    columns: dict[str, str] = {}
+    """Column -> LiveVox field key, for columns not named as the field's snake_case column."""
+    profile: Path = Path("config/profiles/default.toml")
+    """Field-ownership profile."""
+    on_removed: str = Field(default="deactivate", pattern="^(deactivate|delete|ignore)$")
+    """What a SoR row removed after it was agreed does to its LiveVox contact."""
+    import_unmanaged: bool = False
+    """Copy LiveVox contacts never seen in the SoR into it (otherwise only counted)."""
+
+
 class Settings(BaseSettings):
     """Everything syncd reads from its environment."""
 
@@ -77,6 +94,7 @@ class Settings(BaseSettings):
     """Seconds between incremental cycles."""
     livevox: LiveVoxSettings = LiveVoxSettings()
     sync: SyncSettings = SyncSettings()
+    sor: SorSettings = SorSettings()
 
     @classmethod
     def settings_customise_sources(
