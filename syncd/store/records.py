@@ -1,0 +1,216 @@
+"""Quote-aware CSV record splitting and line hashing for the COPY stream (no row parsing).
+
+The loader never parses CSV rows in Python (one Postgres backend parsing CSV is the ceiling,
+see perf-floor.md). This module only finds record boundaries and prefixes each record with
+bookkeeping columns, so Postgres still does all the parsing:
+
+    <line>,<hash>,<reject>,<raw>,<the record's own fields...>
+
+* Boundaries: a newline ends a record unless it lies inside quotes. Postgres' CSV reader
+  toggles "in quotes" on every quote character (a doubled quote toggles twice), so the parity
+  of quote characters seen so far decides, exactly as Postgres will; `bytes.split` and
+  `bytes.count` keep the common case (no quotes) in C.
+* Hash: a 64-bit BLAKE2b of the record's bytes (without its line ending), salted with the
+  column list, so a re-exported unchanged contact hashes the same and a different column set
+  never matches. Stored in `livevox.contacts.row_hash`; unchanged rows are skipped by a join.
+* Rows Postgres would choke on — wrong field count, invalid UTF-8, NUL bytes, a bare carriage
+  return outside quotes, the `\\.` end marker inside a quoted value, an unterminated quote at
+  the end — are not passed through: they become a row with `reject` (the reason) and `raw`
+  (the original text) set and empty fields, so one bad row never fails the COPY.
+  The account field is still extracted when it can be, so a full reconcile does not
+  tombstone a contact whose row was malformed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+
+# 64-bit digests: the chance that a changed row hashes like its previous version is 2**-64.
+_DIGEST_SIZE = 8
+
+
+def column_salt(columns: Sequence[str]) -> bytes:
+    """16-byte salt naming the column list (BLAKE2b's salt parameter is at most 16 bytes)."""
+    return hashlib.blake2b("\x1f".join(columns).encode(), digest_size=16).digest()
+
+
+def record_hash(record: bytes, salt: bytes) -> int:
+    """Signed 64-bit hash of one record (its bytes without the line ending)."""
+    digest = hashlib.blake2b(record, digest_size=_DIGEST_SIZE, salt=salt).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def count_fields(record: bytes) -> int:
+    """Number of CSV fields in one record, counting delimiters outside quotes."""
+    if b'"' not in record:
+        return record.count(b",") + 1
+    # Splitting on quotes alternates outside/inside segments (a doubled quote leaves an empty
+    # inside segment), so commas in the even segments are delimiters.
+    return sum(seg.count(b",") for seg in record.split(b'"')[::2]) + 1
+
+
+def _quote(value: bytes) -> bytes:
+    return b'"' + value.replace(b'"', b'""') + b'"'
+
+
+class RecordStager:
+    """Turn raw CSV chunks (after the header line) into COPY input for the staging table.
+
+    `feed(chunk)` returns the staged bytes for every record completed by the chunk;
+    `finish()` flushes the last one. Line numbers are physical lines of the file with the
+    header as line 1; a record spanning several lines gets the number of its first line.
+    """
+
+    def __init__(self, columns: Sequence[str], account_index: int, first_line: int = 2) -> None:
+        if not columns:
+            raise ValueError("an export needs at least one column")
+        self.ncols = len(columns)
+        self.account_index = account_index
+        self.salt = column_salt(columns)
+        self.records = 0
+        """Records seen (blank lines are not records)."""
+        self.rejected = 0
+        """Records staged as rejected (reason and raw text set)."""
+        self._next_line = first_line
+        self._tail = b""
+        self._pending: list[bytes] | None = None
+        self._pending_line = 0
+        self._pending_quotes = 0
+
+    # -- streaming -------------------------------------------------------------------------
+
+    def feed(self, chunk: bytes) -> bytes:
+        pieces = (self._tail + chunk).split(b"\n")
+        self._tail = pieces.pop()
+        out: list[bytes] = []
+        line = self._next_line
+        self._next_line += len(pieces)
+        commas = self.ncols - 1
+        salt = self.salt
+        blake2b = hashlib.blake2b
+        from_bytes = int.from_bytes
+        append = out.append
+        for offset, piece in enumerate(pieces):
+            if self._pending is not None:
+                self._continue_pending(piece, out)
+                continue
+            if b'"' in piece:
+                # Quotes: the newline may be inside a value, so the \r stays for now.
+                self._slow_path(piece, line + offset, out)
+                continue
+            if piece[-1:] == b"\r":
+                piece = piece[:-1]
+            if (
+                not piece
+                or piece.count(b",") != commas
+                or b"\r" in piece
+                or b"\x00" in piece
+                or not piece.isascii()
+            ):
+                self._slow_path(piece, line + offset, out)
+                continue
+            self.records += 1
+            digest = blake2b(piece, digest_size=_DIGEST_SIZE, salt=salt).digest()
+            append(b"%d,%d,,,%b\n" % (line + offset, from_bytes(digest, "big", signed=True), piece))
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        """Flush the last record (a final line without a newline, or an open quote)."""
+        out: list[bytes] = []
+        tail, self._tail = self._tail, b""
+        if self._pending is not None:
+            if tail:
+                self._pending.append(tail)
+            raw = b"\n".join(self._pending)
+            self._pending = None
+            self.records += 1
+            self._reject(raw, self._pending_line, b"unterminated quoted field", out)
+        elif tail:
+            self._slow_path(tail, self._next_line, out)
+        return b"".join(out)
+
+    def stage(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """All staged output for an iterable of chunks (empty outputs skipped)."""
+        for chunk in chunks:
+            staged = self.feed(chunk)
+            if staged:
+                yield staged
+        staged = self.finish()
+        if staged:
+            yield staged
+
+    # -- the rare paths --------------------------------------------------------------------
+
+    def _slow_path(self, piece: bytes, line: int, out: list[bytes]) -> None:
+        """A line that has quotes, a wrong comma count or unusual bytes."""
+        if piece.count(b'"') & 1:
+            # An odd number of quotes: the record continues on the next line.
+            self._pending = [piece]
+            self._pending_line = line
+            return
+        if piece[-1:] == b"\r":
+            piece = piece[:-1]
+        if not piece:
+            return  # a blank line holds no record
+        self.records += 1
+        self._check_and_emit(piece, line, out)
+
+    def _continue_pending(self, piece: bytes, out: list[bytes]) -> None:
+        assert self._pending is not None
+        self._pending.append(piece)
+        if piece.count(b'"') & 1:
+            record = b"\n".join(self._pending)
+            self._pending = None
+            if record[-1:] == b"\r":
+                record = record[:-1]
+            self.records += 1
+            self._check_and_emit(record, self._pending_line, out)
+
+    def _check_and_emit(self, record: bytes, line: int, out: list[bytes]) -> None:
+        reason = self._problem(record)
+        if reason is not None:
+            self._reject(record, line, reason, out)
+            return
+        out.append(b"%d,%d,,,%b\n" % (line, record_hash(record, self.salt), record))
+
+    def _problem(self, record: bytes) -> bytes | None:
+        fields = count_fields(record)
+        if fields != self.ncols:
+            return b"wrong column count: expected %d, got %d" % (self.ncols, fields)
+        if b"\x00" in record:
+            return b"NUL byte in row"
+        if not record.isascii():
+            try:
+                record.decode("utf-8")
+            except UnicodeDecodeError:
+                return b"invalid UTF-8"
+        outside = record.split(b'"')[::2] if b'"' in record else [record]
+        if any(b"\r" in seg for seg in outside):
+            return b"carriage return outside quotes"
+        if b"\n\\." in record:
+            # COPY would read a line `\.` inside a quoted value as the end of the data.
+            return b"quoted value contains a line starting with \\."
+        return None
+
+    def _reject(self, raw: bytes, line: int, reason: bytes, out: list[bytes]) -> None:
+        self.rejected += 1
+        text = raw.replace(b"\x00", b"").decode("utf-8", errors="replace")
+        account = self._account_of(text)
+        fields = [b""] * self.ncols
+        if account:
+            fields[self.account_index] = _quote(account.encode())
+        out.append(
+            b"%d,,%b,%b,%b\n" % (line, _quote(reason), _quote(text.encode()), b",".join(fields))
+        )
+
+    def _account_of(self, text: str) -> str | None:
+        """The account field of a malformed record, when it has one at the usual position."""
+        try:
+            row = next(csv.reader([text.replace("\r", "")]), [])
+        except csv.Error:
+            return None
+        if len(row) > self.account_index and row[self.account_index].strip():
+            return row[self.account_index]
+        return None
