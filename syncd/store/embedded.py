@@ -9,6 +9,7 @@ server.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,9 +62,13 @@ class EmbeddedPostgres:
 
         try:
             self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-            self._server = pgserver.get_server(  # type: ignore[attr-defined]
-                self.data_dir, cleanup_mode="stop"
-            )
+            with warnings.catch_warnings():
+                # pgserver asks platformdirs for a runtime dir it does not need; without
+                # XDG_RUNTIME_DIR (services, containers) that is only noise.
+                warnings.filterwarnings("ignore", module="platformdirs")
+                self._server = pgserver.get_server(  # type: ignore[attr-defined]
+                    self.data_dir, cleanup_mode="stop"
+                )
             server_uri = self._server.get_uri()
             self._ensure_database(server_uri)
             self._url = normalize_url(self._server.get_uri(self.database))
