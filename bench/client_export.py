@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
-import time
 
-import httpx
+from _emulator import emulator_process
 
 CHILD = r"""
 import json, resource, sys, time
@@ -41,12 +39,6 @@ print(json.dumps({"rows": rows, "bytes": nbytes, "seconds": seconds, "peak_rss_m
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _child(base: str, export: bool) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, base, "1" if export else "0"],
@@ -58,38 +50,8 @@ def _child(base: str, export: bool) -> dict[str, float]:
 
 
 def bench(contacts: int) -> tuple[dict[str, float], dict[str, float]]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "syncd.cli",
-            "emulator",
-            "--port",
-            str(port),
-            "--contacts",
-            str(contacts),
-            "--seed",
-            "7",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{base}/_emulator/stats", timeout=1.0)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("emulator did not start") from None
-                time.sleep(0.2)  # another process's port: nothing to await
-        return _child(base, export=False), _child(base, export=True)
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    with emulator_process(contacts) as emulator:
+        return _child(emulator.base_url, export=False), _child(emulator.base_url, export=True)
 
 
 def main() -> None:

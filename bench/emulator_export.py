@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import http.server
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,27 +21,9 @@ import zlib
 from pathlib import Path
 
 import httpx
+from _emulator import emulator_process
 
 LOGIN = {"clientName": "demo", "userName": "admin", "password": "admin", "agent": False}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("emulator exited early")
-        try:
-            httpx.get(f"{base}/_emulator/stats", timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)  # polling a separate process's port: there is no event to await
-    raise RuntimeError("emulator did not become ready")
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -106,23 +86,8 @@ def _static_baseline(path: Path) -> float:
 
 
 def bench(contacts: int) -> dict[str, float]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "syncd.cli",
-        "emulator",
-        "--port",
-        str(port),
-        "--contacts",
-        str(contacts),
-        "--seed",
-        "7",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _wait_ready(base, proc, timeout=120)
+    with emulator_process(contacts) as emulator:
+        base = emulator.base_url
         session = httpx.post(
             f"{base}/session/login", json=LOGIN, headers={"LV-Access": "demo-token"}
         ).json()["sessionId"]
@@ -138,10 +103,7 @@ def bench(contacts: int) -> dict[str, float]:
                 sink=sink,
             )
             baseline = _static_baseline(sink)
-        rss = _peak_rss_mib(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(30)
+        rss = _peak_rss_mib(emulator.pid)
     if rows != contacts:
         raise RuntimeError(f"exported {rows} rows, expected {contacts}")
     return {
