@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -73,6 +74,56 @@ class SorSettings(BaseModel):
     """Copy LiveVox contacts never seen in the SoR into it (otherwise only counted)."""
 
 
+class DaemonSettings(BaseModel):
+    """The scheduler's jobs, shutdown, resync queue and readiness of `syncd run`."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    timezone: str = "UTC"
+    """Time zone of the cron expressions below."""
+    run_at_start: bool = True
+    """Run an incremental cycle as soon as the daemon is up (else after `sync_interval`)."""
+    full_reconcile_cron: str = "0 2 * * *"
+    """Crontab expression of the full reconcile (default: nightly at 02:00)."""
+    reference_interval_seconds: int = Field(default=3600, ge=60)
+    """Seconds between reference-data refreshes (custom-field definitions, groups)."""
+    housekeeping_cron: str = "30 3 * * *"
+    """Crontab expression of housekeeping (outbox and resync-queue retention)."""
+    outbox_retention_days: int = Field(default=30, ge=1)
+    """DONE and SUPERSEDED outbox rows, and finished resync requests, older than this are
+    deleted by housekeeping. The audit log is append-only and never pruned."""
+    misfire_grace_seconds: int = Field(default=300, ge=1)
+    """A job that could not start on time still runs when this late (else it is skipped);
+    missed runs are coalesced into one."""
+    shutdown_grace_seconds: float = Field(default=330.0, ge=0)
+    """On SIGTERM, how long to wait for the cycle in flight (keep below TimeoutStopSec)."""
+    resync_poll_seconds: float = Field(default=5.0, gt=0)
+    """Fallback poll of the resync queue when no NOTIFY arrives (lost connection)."""
+    readiness_livevox_cache_seconds: float = Field(default=60.0, ge=0)
+    """How long a LiveVox login check answers `/readyz` before it is made again."""
+    readiness_max_failing_seconds: float = Field(default=3600.0, gt=0)
+    """`/readyz` fails once cycles have failed without a success for this long."""
+    metrics_cache_seconds: float = Field(default=5.0, ge=0)
+    """Database-derived gauges are read at most this often, however often Prometheus scrapes."""
+
+    @field_validator("full_reconcile_cron", "housekeeping_cron")
+    @classmethod
+    def _valid_crontab(cls, value: str) -> str:
+        CronTrigger.from_crontab(value)  # raises ValueError naming the bad part
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
 class Settings(BaseSettings):
     """Everything syncd reads from its environment."""
 
@@ -95,6 +146,7 @@ class Settings(BaseSettings):
     livevox: LiveVoxSettings = LiveVoxSettings()
     sync: SyncSettings = SyncSettings()
     sor: SorSettings = SorSettings()
+    daemon: DaemonSettings = DaemonSettings()
 
     @classmethod
     def settings_customise_sources(
