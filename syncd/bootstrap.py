@@ -17,13 +17,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from syncd.domain.guard import GuardLimits
 from syncd.errors import DatabaseError
 from syncd.livevox import ClientConfig, LiveVoxClient
 from syncd.service.cycle import SyncDeps, run_cycle
 from syncd.service.push import drain_outbox
 from syncd.service.requests import CycleRequest, CycleResult
 from syncd.service.sor import SorMapping, load_mapping, load_rules
-from syncd.settings import Settings
+from syncd.settings import Settings, SyncSettings
 from syncd.store.embedded import database_url_for
 from syncd.store.engine import create_engine_for
 from syncd.store.migrate import current_revision, head_revision
@@ -119,6 +120,16 @@ def open_database(settings: Settings) -> Iterator[Engine]:
             engine.dispose()
 
 
+def guard_limits(sync: SyncSettings) -> GuardLimits:
+    """The blast-radius guard's limits from configuration."""
+    return GuardLimits(
+        max_share=sync.guard_max_share,
+        max_removal_share=sync.guard_max_removal_share,
+        deviation_factor=sync.guard_deviation_factor,
+        spike_min_share=sync.guard_spike_min_share,
+    )
+
+
 def build_sync(
     settings: Settings,
     *,
@@ -143,7 +154,7 @@ def build_sync(
             sync=settings.sync,
             sor=settings.sor,
             push=drain_outbox,
-            **deps_overrides,
+            **{"guard": guard_limits(settings.sync), **deps_overrides},
         )
     except BaseException:
         resources.close()

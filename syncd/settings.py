@@ -55,6 +55,14 @@ class SyncSettings(BaseModel):
     update_batch_size: int = 500
     create_batch_size: int = 500
     dnd_batch_size: int = 500
+    guard_max_share: float = Field(default=0.10, gt=0, le=1)
+    """Hold a plan that touches more than this share of the managed contacts."""
+    guard_max_removal_share: float = Field(default=0.10, gt=0, le=1)
+    """Hold a plan that deactivates or deletes more than this share."""
+    guard_deviation_factor: float = Field(default=10.0, gt=1)
+    """Hold a plan this many times larger than the median of recent runs..."""
+    guard_spike_min_share: float = Field(default=0.02, ge=0, le=1)
+    """...when it also touches at least this share of the book."""
 
 
 class SorSettings(BaseModel):

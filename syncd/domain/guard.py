@@ -40,8 +40,11 @@ class GuardLimits:
     """Largest share of the managed contacts one plan may deactivate or delete."""
     deviation_factor: float = 10.0
     """Hold when the plan is this many times the median of recent runs..."""
+    spike_min_share: float = 0.02
+    """...and touches at least this share of the book (quiet cycles have a median of 0, so
+    without a floor any ordinary batch edit after a quiet night would be held)."""
     min_absolute: int = 100
-    """...and touches at least this many contacts (small plans never trip the guard)."""
+    """Plans touching fewer contacts never trip the guard."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def check_plan(
             f"plan touches {plan.total} of {managed_contacts} managed contacts "
             f"({plan.total / book:.0%} > {limits.max_share:.0%})"
         )
-    if recent:
+    if recent and plan.total / book > limits.spike_min_share:
         typical = statistics.median(r.total for r in recent)
         if plan.total > limits.deviation_factor * max(typical, 1):
             reasons.append(

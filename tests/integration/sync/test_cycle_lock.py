@@ -32,7 +32,8 @@ def test_a_killed_holder_connection_is_detected(fresh_db: FreshDatabase) -> None
                 admin.execute(
                     sa.text(
                         "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                        "WHERE locktype = 'advisory' AND objid = :key"
+                        "WHERE locktype = 'advisory' AND objid = :key AND database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database())"
                     ),
                     {"key": lock.key},
                 )

@@ -19,9 +19,14 @@ def test_an_ordinary_plan_passes() -> None:
 
 def test_a_sudden_spike_against_recent_runs_is_held() -> None:
     recent = [PlanCounts(updates=20)] * 5
-    verdict = check_plan(PlanCounts(updates=900), 100_000, recent)
+    verdict = check_plan(PlanCounts(updates=4_000), 100_000, recent)
     assert verdict.held
     assert "median of the last 5 runs" in verdict.reasons[0]
+
+
+def test_an_ordinary_batch_after_quiet_cycles_is_not_a_spike() -> None:
+    quiet = [PlanCounts()] * 10
+    assert not check_plan(PlanCounts(updates=150), 1_000_000, quiet).held
 
 
 def test_small_plans_never_trip_the_guard_even_on_a_small_book() -> None:
