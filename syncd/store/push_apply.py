@@ -106,6 +106,9 @@ def apply_sent_values(
         "last_error": None,
         "run_id": run_id,
         "changed_at": sa.func.now(),
+        # The row no longer matches any export line: make the next load compare it rather
+        # than skip it on an equal hash (LiveVox may have normalised what we sent).
+        "row_hash": None,
     }
     for names, members in groups.items():
         if insert:
