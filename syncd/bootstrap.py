@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from syncd.domain.guard import GuardLimits
 from syncd.errors import DatabaseError
 from syncd.livevox import ClientConfig, LiveVoxClient
-from syncd.service.cycle import SyncDeps, run_cycle
+from syncd.service.cycle import Progress, SyncDeps, run_cycle
 from syncd.service.push import drain_outbox
 from syncd.service.requests import CycleRequest, CycleResult
 from syncd.service.sor import SorMapping, load_mapping, load_rules
@@ -49,10 +49,15 @@ class SyncService:
         self._closed = False
 
     def run_cycle(
-        self, request: CycleRequest, *, stop: threading.Event | None = None
+        self,
+        request: CycleRequest,
+        *,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
     ) -> CycleResult:
-        """One cycle (see `syncd.service.cycle`); `stop` (or the service's) ends it early."""
-        return run_cycle(self.deps, request, stop=stop or self.stop)
+        """One cycle (see `syncd.service.cycle`); `stop` (or the service's) ends it early;
+        `progress(stage, done, total)` hears its stages (a terminal display)."""
+        return run_cycle(self.deps, request, stop=stop or self.stop, progress=progress)
 
     def close(self) -> None:
         """Log out of LiveVox, dispose of the engine, stop an embedded database. Idempotent."""

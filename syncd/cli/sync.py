@@ -3,12 +3,17 @@
 Exit codes of `syncd sync`: 0 done (or dry run, or skipped because another replica runs a
 cycle), 1 the cycle failed, 2 the configuration or database cannot be used, 3 the guard
 held the plan (`--confirm` sends it).
+
+On a terminal `syncd sync` shows a live progress display of the cycle's stages (pull, diff /
+plan, push with rows done/total) and logs only warnings and errors, which would otherwise tear
+the display; anywhere else (a pipe, a file, cron) it prints no display, only the log lines.
 """
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -43,7 +48,8 @@ def sync(
     from syncd.service.requests import CycleKind, CycleRequest, RunStatus
     from syncd.settings import load_settings
 
-    configure_logging()
+    terminal = _stdout_is_terminal()
+    configure_logging(level="WARNING" if terminal else "INFO")
     request = CycleRequest(
         kind=CycleKind.FULL if full else CycleKind.INCREMENTAL,
         accounts=tuple(account or ()),
@@ -54,7 +60,11 @@ def sync(
     )
     try:
         with build_sync(load_settings()) as service:
-            result = service.run_cycle(request)
+            if terminal:
+                with cycle_progress() as progress:
+                    result = service.run_cycle(request, progress=progress)
+            else:
+                result = service.run_cycle(request)
     except SyncdError as exc:
         fail(exc)
     for line in summary(result.status.value, result.run_id, result.counts, result.messages):
@@ -63,6 +73,45 @@ def sync(
         raise typer.Exit(EXIT_HELD)
     if result.status is RunStatus.FAILED:
         raise typer.Exit(EXIT_FAILED)
+
+
+_STAGE_LABELS = {"pull": "pull", "plan": "diff / plan", "push": "push"}
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+@contextmanager
+def cycle_progress(console: Any | None = None) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A rich progress display, one bar per stage as it starts; yields the cycle's
+    `progress(stage, done, total)` callback. `console` defaults to stdout's."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    display = Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        task = tasks.get(stage)
+        if task is None:
+            task = tasks[stage] = display.add_task(_STAGE_LABELS.get(stage, stage), total=total)
+        display.update(task, completed=done, total=total)
+
+    with display:
+        yield progress
 
 
 def summary(

@@ -13,13 +13,15 @@
 
 A dry run sends nothing at all — not even the pull's export — and plans against the mirror as
 the last cycle left it. Every step logs with `run_id` bound; the cycle ends with one
-`cycle.completed` line (or `cycle.failed`).
+`cycle.completed` line (or `cycle.failed`). An optional `progress(stage, done, total)` callback
+hears the stages as they go (`pull`, `plan` in contacts compared, `push` in outbox rows
+finished) — for a terminal display; None (the default) changes nothing.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, timedelta
 from typing import Any, Protocol
@@ -54,6 +56,10 @@ _AUDIT_COLUMNS = (
 PLAN_ATTEMPTS = 3
 """Planning transactions tried before a serialization failure fails the cycle."""
 
+Progress = Callable[[str, int, int | None], None]
+"""`progress(stage, done, total)`: stage `pull` | `plan` | `push`; total None while unknown.
+Called from the cycle's thread (the pusher's workers, serialized); it must be quick."""
+
 
 class CycleInterruptedError(SyncdError):
     """The stop flag was set (shutdown) before the plan was written."""
@@ -71,6 +77,7 @@ class Pusher(Protocol):
         settings: SyncSettings,
         lock: CycleLock | None = None,
         stop: threading.Event | None = None,
+        progress: Progress | None = None,
     ) -> Any: ...
 
 
@@ -106,7 +113,11 @@ class SyncDeps:
 
 
 def run_cycle(
-    deps: SyncDeps, request: CycleRequest, *, stop: threading.Event | None = None
+    deps: SyncDeps,
+    request: CycleRequest,
+    *,
+    stop: threading.Event | None = None,
+    progress: Progress | None = None,
 ) -> CycleResult:
     """Run one cycle; failures are reported in the result (status `failed`), not raised."""
     kind = f"sync_{request.kind.value}"
@@ -120,7 +131,7 @@ def run_cycle(
             return CycleResult(RunStatus.SKIPPED, run_id, {}, [note])
         run_id = runs.start(kind, requested_by=request.requested_by)
         log = _log.bind(run_id=run_id, kind=request.kind.value, dry_run=request.dry_run)
-        cycle = _Cycle(deps, request, run_id, lock, stop or threading.Event(), log)
+        cycle = _Cycle(deps, request, run_id, lock, stop or threading.Event(), log, progress)
         try:
             status = cycle.run()
         except Exception as exc:
@@ -147,6 +158,7 @@ class _Cycle:
         lock: CycleLock,
         stop: threading.Event,
         log: Any,
+        progress: Progress | None = None,
     ) -> None:
         self.deps = deps
         self.request = request
@@ -154,6 +166,7 @@ class _Cycle:
         self.lock = lock
         self.stop = stop
         self.log = log
+        self.progress = progress
         self.counts: dict[str, int] = {}
         self.messages: list[str] = []
 
@@ -178,6 +191,10 @@ class _Cycle:
         self._push()
         return RunStatus.SUCCEEDED
 
+    def report(self, stage: str, done: int, total: int | None) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
+
     def _check_stop(self, step: str) -> None:
         if self.stop.is_set():
             raise CycleInterruptedError(f"stopped before {step} (shutdown)")
@@ -196,6 +213,7 @@ class _Cycle:
                 since = request.since if request.since.tzinfo else request.since.replace(tzinfo=UTC)
                 config = replace(config, lookback=watermark - since)
         service = PullService(deps.engine, deps.client, config)
+        self.report("pull", 0, None)
         reference = service.pull_reference(deps.client)
         self.counts["custom_fields"] = reference.custom_fields
         self.lock.ensure_held()
@@ -206,6 +224,7 @@ class _Cycle:
             service.pull_incremental()
         )
         result = outcome.result
+        self.report("pull", result.rows_seen, result.rows_seen)
         self.counts.update(
             pulled=result.rows_seen,
             pull_inserted=result.inserted,
@@ -236,6 +255,8 @@ class _Cycle:
         if self.deps.push is None:
             self.messages.append("no pusher configured: the outbox was written, not sent")
             return
+        # only a caller that wants progress hands it on (other pushers need not accept it)
+        extra: dict[str, Any] = {} if self.progress is None else {"progress": self.progress}
         report = self.deps.push(
             self.deps.engine,
             self.deps.client,
@@ -243,6 +264,7 @@ class _Cycle:
             settings=self.deps.sync,
             lock=self.lock,
             stop=self.stop,
+            **extra,
         )
         for name in ("sent", "applied", "rejected", "failed", "dead", "superseded", "requests"):
             self.counts[f"push_{name}"] = int(getattr(report, name, 0) or 0)
@@ -354,6 +376,7 @@ class _Planning:
         self.counts = cycle.counts
         self.messages = cycle.messages
         self.log = cycle.log
+        self.report = cycle.report
 
     def run(self) -> RunStatus | None:
         deps, request, conn = self.deps, self.request, self.conn
@@ -372,7 +395,7 @@ class _Planning:
             self.counts["candidates"] = stats.candidates
             managed = managed_count(conn)
             staging = PlanStaging(conn)
-            tally = self._plan_pages(diff, staging)
+            tally = self._plan_pages(diff, staging, stats.candidates)
             self.counts.update(tally.counts())
             self.counts["key_problems"] = len(problems)
             if not request.accounts:
@@ -399,7 +422,7 @@ class _Planning:
         self.log.info("plan.written", **{k: v for k, v in self.counts.items()})
         return None
 
-    def _plan_pages(self, diff: Diff, staging: PlanStaging) -> _Tally:
+    def _plan_pages(self, diff: Diff, staging: PlanStaging, candidates: int) -> _Tally:
         deps = self.deps
         planner = Planner(
             deps.mapping.fields,
@@ -408,12 +431,16 @@ class _Planning:
         )
         conflicts = diff.conflicts()
         tally = _Tally(deps.sample_size)
+        compared = 0
+        self.report("plan", 0, candidates)
         for page in diff.pages(deps.page_size):
             plans = [planner.plan(row, conflicts.get(row.account)) for row in page]
             plans = [p for p in plans if not p.empty]
             for plan in plans:
                 tally.add(plan)
             self._stage(staging, plans)
+            compared += len(page)
+            self.report("plan", compared, max(compared, candidates))
         return tally
 
     def _stage(self, staging: PlanStaging, plans: list[ContactPlan]) -> None:

@@ -23,7 +23,8 @@ Before the first batch, SENT rows left by a drain that died are re-checked again
 sent again (bulk update and DND are idempotent; a create meets "already exists").
 `drain_owner` tells dead drains from live ones, so concurrent drains never resend each
 other's rows in flight. `lock.ensure_held()` runs before every batch; `stop` ends the drain
-after the batch in flight, leaving the remaining rows NEW.
+after the batch in flight, leaving the remaining rows NEW. `progress("push", done, total)`, when
+given, hears the rows finished after each batch against the rows due at the start.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
 
@@ -63,6 +65,7 @@ from syncd.store.audit_writer import (
 from syncd.store.drain_owner import DrainOwner, drain_owner, live_tokens, owner_token
 from syncd.store.locks import CycleLock
 from syncd.store.outbox_drain import (
+    DUE_STATES,
     OutboxRow,
     claim_due,
     claim_sent,
@@ -85,6 +88,7 @@ from syncd.store.push_apply import (
     set_mirror_status,
     tombstone,
 )
+from syncd.store.sync_tables import outbox
 
 _log = structlog.get_logger(__name__)
 
@@ -96,6 +100,9 @@ BACKOFF_MAX = timedelta(hours=1)
 # A row the client cannot express: a payload value of the wrong type, a key that is not a
 # field, a change the API has no way to make, a model the client's validation refuses.
 _UNSENDABLE = (ValueError, UnknownFieldError, ClientValidationError)
+
+Progress = Callable[[str, int, int | None], None]
+"""`syncd.service.cycle.Progress`: (stage, done, total)."""
 
 
 def _utcnow() -> datetime:
@@ -156,6 +163,7 @@ def drain_outbox(
     workers: int = 1,
     max_attempts: int = 8,
     now: Callable[[], datetime] = _utcnow,
+    progress: Progress | None = None,
 ) -> PushReport:
     """Send every due outbox row; returns what happened. Raises `LockLostError` (after the
     workers stopped) when the cycle lock is gone, and database errors as they come."""
@@ -163,12 +171,13 @@ def drain_outbox(
         raise ValueError("workers and max_attempts must be at least 1")
     drain = _Drain(
         engine, client, run_id, settings, lock, stop or threading.Event(), max_attempts, now,
-        workers,
+        workers, progress,
     )
     with drain_owner(engine) as owner:
         drain.owner = owner
         drain.ensure_lock()
         drain.recover_leftovers()
+        drain.start_progress()
         if workers == 1:
             drain.work()
         else:
@@ -206,6 +215,7 @@ class _Drain:
         max_attempts: int,
         now: Callable[[], datetime],
         workers: int = 1,
+        progress: Progress | None = None,
     ) -> None:
         self.engine = engine
         self.run_id = run_id
@@ -223,6 +233,9 @@ class _Drain:
         self._report_lock = threading.Lock()
         self._lock_guard = threading.Lock()  # CycleLock's connection is not thread-safe
         self._phase = threading.Barrier(workers)
+        self._progress = progress
+        self._done = 0
+        self._total = 0
 
     # --- control ----------------------------------------------------------------------
 
@@ -234,6 +247,27 @@ class _Drain:
     def _count(self, operation: str, outcome: str, n: int = 1) -> None:
         with self._report_lock:
             self.report.add(operation, outcome, n)
+
+    def start_progress(self) -> None:
+        """Tell `progress` how many rows are due (one count query, only when it listens)."""
+        if self._progress is None:
+            return
+        with self.engine.connect() as conn:
+            self._total = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(outbox)
+                .where(outbox.c.state.in_(DUE_STATES), outbox.c.next_attempt_at <= self.now())
+            ).scalar_one()
+        self._progress("push", 0, self._total)
+
+    def _advance(self, rows: int) -> None:
+        if self._progress is None:
+            return
+        with self._report_lock:  # workers report one at a time, in order
+            self._done += rows
+            # rows may come due during the drain (a FAILED row's backoff ran out)
+            self._total = max(self._total, self._done)
+            self._progress("push", self._done, self._total)
 
     def work(self) -> None:
         """One worker: drain each operation in turn. Workers move to the next operation
@@ -273,6 +307,7 @@ class _Drain:
             prepared = self._prepare(conn, rows)
             mark_sent(conn, [p.row.id for p in prepared], request_id)
         if not prepared:
+            self._advance(len(rows))
             return True
         self._count(operation, "sent", len(prepared))
         try:
@@ -292,6 +327,7 @@ class _Drain:
             request_id=request_id,
             applied=sum(o.status is RowStatus.APPLIED for o in outcomes),
         )
+        self._advance(len(rows))
         return True
 
     def _prepare(self, conn: Connection, rows: list[OutboxRow]) -> list[_Prepared]:
