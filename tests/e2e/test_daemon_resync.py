@@ -11,12 +11,9 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from syncd.emulator.app import create_app
@@ -25,34 +22,12 @@ from syncd.emulator.server import ServerThread
 from syncd.store import migrate, resync_queue
 from syncd.store.engine import create_engine_for
 from tests.conftest import FreshDatabase
+from tests.e2e.conftest import next_message
 
 REPO = Path(__file__).resolve().parents[2]
 LV_USER, LV_PASSWORD, LV_TOKEN = "syncuser", "Pw-e2e-7f3k", "lv-token-e2e-91"
 ADMIN_TOKEN = "admin-token-e2e-42"
 SSN_SHAPED = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
-
-
-def next_message(sock: socket.socket, prefix: bytes) -> bytes:
-    """The next notify datagram starting with `prefix` (STATUS= updates come in between)."""
-    while True:
-        message = sock.recv(4096)
-        if message.startswith(prefix):
-            return message
-
-
-@pytest.fixture
-def notify_socket() -> Iterator[tuple[socket.socket, str]]:
-    directory = tempfile.mkdtemp(prefix="sdn-", dir="/tmp")
-    path = str(Path(directory) / "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(120)
-    try:
-        yield sock, path
-    finally:
-        sock.close()
-        os.unlink(path)
-        os.rmdir(directory)
 
 
 def test_a_cli_resync_is_run_by_the_running_daemon(

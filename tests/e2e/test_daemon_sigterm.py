@@ -10,17 +10,15 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from syncd.store import migrate
 from syncd.store.engine import create_engine_for
 from tests.conftest import FreshDatabase
+from tests.e2e.conftest import next_message
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,29 +57,6 @@ def harness_main() -> None:
     code = daemon.run_until_signalled()
     engine.dispose()
     sys.exit(code)
-
-
-def next_message(sock: socket.socket, prefix: bytes) -> bytes:
-    """The next notify datagram starting with `prefix` (STATUS= updates come in between)."""
-    while True:
-        message = sock.recv(4096)
-        if message.startswith(prefix):
-            return message
-
-
-@pytest.fixture
-def notify_socket() -> Iterator[tuple[socket.socket, str]]:
-    directory = tempfile.mkdtemp(prefix="sdn-", dir="/tmp")
-    path = str(Path(directory) / "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(60)
-    try:
-        yield sock, path
-    finally:
-        sock.close()
-        os.unlink(path)
-        os.rmdir(directory)
 
 
 def test_sigterm_lets_the_cycle_finish_then_exits_0(

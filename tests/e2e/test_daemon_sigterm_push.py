@@ -12,11 +12,8 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from syncd.emulator.app import create_app
@@ -25,35 +22,13 @@ from syncd.emulator.server import ServerThread
 from syncd.store.engine import create_engine_for
 from syncd.store.migrate import upgrade
 from tests.conftest import FreshDatabase
+from tests.e2e.conftest import next_message
 from tests.integration.sync.conftest import SyncHarness, started
 
 REPO = Path(__file__).resolve().parents[2]
 CONTACTS = 120
 EDITED = 60
 BATCH = 5  # 12 update batches: the signal lands with most of the push still to go
-
-
-def next_message(sock: socket.socket, prefix: bytes) -> bytes:
-    """The next notify datagram starting with `prefix` (STATUS= updates come in between)."""
-    while True:
-        message = sock.recv(4096)
-        if message.startswith(prefix):
-            return message
-
-
-@pytest.fixture
-def notify_socket() -> Iterator[tuple[socket.socket, str]]:
-    directory = tempfile.mkdtemp(prefix="sdn-", dir="/tmp")
-    path = str(Path(directory) / "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(120)
-    try:
-        yield sock, path
-    finally:
-        sock.close()
-        os.unlink(path)
-        os.rmdir(directory)
 
 
 def _edited_accounts(h: SyncHarness) -> list[str]:
