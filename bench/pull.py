@@ -13,9 +13,14 @@ For each size N, in a fresh database and a fresh Python process (so peak RSS is 
               exports are saved on the way and used for `copy` / `load` / `reload`.
 
 Ratios are load rows/s ÷ copy rows/s (target ≥ 0.5). Peak RSS is the bench process's VmHWM
-(the emulator runs in its own process). The file mode needs no emulator or client:
+(the emulator runs in its own process). The JSON line under each row adds the loader's
+seconds per step (`load_steps`, `reload_steps`: copy, initial — of which indexes —,
+candidates, ...). On a shared machine the figures scatter: `--repeat` runs each size several
+times (each in a fresh process) and adds a line with the medians. The file mode needs no
+emulator or client:
 
     .venv/bin/python bench/pull.py --source file --contacts 100000 1000000
+    .venv/bin/python bench/pull.py --source file --contacts 100000 --repeat 5
     .venv/bin/python bench/pull.py --source emulator --contacts 100000 1000000
 
 The database server is `SYNCD_TEST_DATABASE_URL` (or `SYNCD_DATABASE_URL`); without either,
@@ -28,16 +33,18 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,6 +195,18 @@ def migrated_engine(conninfo: str) -> Any:
     return engine
 
 
+class StepTimes:
+    """structlog processor: keeps the loader's seconds per step, drops every event."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, float] = {}
+
+    def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> Any:
+        if event.get("event") == "loader.loaded":
+            self.last = dict(event.get("seconds", {}))
+        raise structlog.DropEvent
+
+
 def load_seconds(engine: Any, path: Path, mode: str) -> tuple[float, dict[str, Any]]:
     from syncd.store.loader import load_export
     from syncd.store.runs import RunRepository
@@ -314,6 +333,8 @@ def run_one(n: int, source: str, workdir: Path) -> dict[str, Any]:
     export = workdir / f"export_{n}.csv"
     changed = workdir / f"export_{n}_changed.csv"
     figures: dict[str, Any] = {"contacts": n, "source": source}
+    steps = StepTimes()
+    structlog.configure(processors=[steps])  # this process prints its JSON line only
     with server_url() as server:
         if source == "emulator":
             with emulator(n) as base, fresh_database(server) as db:
@@ -329,8 +350,10 @@ def run_one(n: int, source: str, workdir: Path) -> dict[str, Any]:
             engine = migrated_engine(db)
             figures["load_s"], counts = load_seconds(engine, export, "full")
             figures["rows"] = counts["rows_seen"]
+            figures["load_steps"] = steps.last
             figures["reload_s"], counts = load_seconds(engine, changed, "full")
             figures["reload_updated"] = counts["updated"]
+            figures["reload_steps"] = steps.last
             engine.dispose()
     figures["csv_mb"] = export.stat().st_size / 1e6
     figures["peak_rss_mib"] = peak_rss_mib()
@@ -343,6 +366,7 @@ def main() -> None:
     )
     parser.add_argument("--contacts", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--source", choices=("file", "emulator"), default="file")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size (median line)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -360,39 +384,59 @@ def main() -> None:
         f"{'reload/s':>9} {'ratio':>6} {'pull/s':>9} {'repull/s':>9} {'peak RSS MiB':>13}"
     )
     for n in args.contacts:
-        with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--one",
-                    str(n),
-                    "--source",
-                    args.source,
-                    "--workdir",
-                    tmp,
-                ],
-                check=False,
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
+        ratios: list[tuple[float, float]] = []
+        for _ in range(args.repeat):
+            r = _run_size(n, args.source)
+            ratios.append(_print_row(n, r))
+        if args.repeat > 1:
+            load_ratios, reload_ratios = zip(*ratios, strict=True)
+            print(
+                f"{'median':>9} of {args.repeat}: load ratio "
+                f"{statistics.median(load_ratios):.2f} (min {min(load_ratios):.2f}, max "
+                f"{max(load_ratios):.2f}), reload ratio {statistics.median(reload_ratios):.2f} "
+                f"(min {min(reload_ratios):.2f}, max {max(reload_ratios):.2f})",
+                flush=True,
             )
-        if proc.returncode != 0:
-            sys.exit(f"bench for {n} contacts failed:\n{proc.stderr[-3000:]}")
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        rows = r["rows"]
-        copy_rate, load_rate, reload_rate = (rows / r[k] for k in ("copy_s", "load_s", "reload_s"))
-        pull = f"{r['pull_rows'] / r['pull_s']:>9,.0f}" if "pull_s" in r else f"{'-':>9}"
-        repull = f"{r['repull_rows'] / r['repull_s']:>9,.0f}" if "repull_s" in r else f"{'-':>9}"
-        print(
-            f"{n:>9,} {r['csv_mb']:>7.1f} {copy_rate:>9,.0f} {load_rate:>9,.0f} "
-            f"{load_rate / copy_rate:>6.2f} {reload_rate:>9,.0f} {reload_rate / copy_rate:>6.2f} "
-            f"{pull} {repull} {r['peak_rss_mib']:>13.0f}",
-            flush=True,
+
+
+def _run_size(n: int, source: str) -> dict[str, Any]:
+    """One size in a fresh process (so peak RSS is per size); its figures."""
+    with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", str(n), "--source", source, "--workdir", tmp],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
-        print(
-            "   ", json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()})
-        )
+    if proc.returncode != 0:
+        sys.exit(f"bench for {n} contacts failed:\n{proc.stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _print_row(n: int, r: dict[str, Any]) -> tuple[float, float]:
+    """Print one result row and its JSON; returns the (load, reload) ratios."""
+    rows = r["rows"]
+    copy_rate, load_rate, reload_rate = (rows / r[k] for k in ("copy_s", "load_s", "reload_s"))
+    pull = f"{r['pull_rows'] / r['pull_s']:>9,.0f}" if "pull_s" in r else f"{'-':>9}"
+    repull = f"{r['repull_rows'] / r['repull_s']:>9,.0f}" if "repull_s" in r else f"{'-':>9}"
+    print(
+        f"{n:>9,} {r['csv_mb']:>7.1f} {copy_rate:>9,.0f} {load_rate:>9,.0f} "
+        f"{load_rate / copy_rate:>6.2f} {reload_rate:>9,.0f} {reload_rate / copy_rate:>6.2f} "
+        f"{pull} {repull} {r['peak_rss_mib']:>13.0f}",
+        flush=True,
+    )
+    print("   ", json.dumps(_rounded(r)), flush=True)
+    return load_rate / copy_rate, reload_rate / copy_rate
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 3)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 if __name__ == "__main__":

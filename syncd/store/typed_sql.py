@@ -33,6 +33,16 @@ _DATE_SHAPE = r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$"
 _DATETIME_SHAPE = r"^[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
 _EPOCH_MS_SHAPE = r"^[0-9]{10,13}$"
 
+COLUMN_TYPES: dict[FieldType, str] = {
+    "string": "text",
+    "integer": "bigint",
+    "decimal": "numeric",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "timestamptz",
+}
+"""The mirror's Postgres column type of each field type (the last column of the table above)."""
+
 EXPECTED: dict[FieldType, str] = {
     "string": "text",
     "integer": "an integer",

@@ -4,8 +4,9 @@ from sqlalchemy.dialects import postgresql
 
 from syncd.store import codegen
 from syncd.store.field_columns import FIELDS
-from syncd.store.fields import read_field_file
-from syncd.store.schema import contacts, sor_contacts
+from syncd.store.fields import FIELD_TYPES, FieldColumn, read_field_file
+from syncd.store.schema import contacts, sor_contacts, sql_type
+from syncd.store.typed_sql import COLUMN_TYPES
 
 
 def test_generated_field_module_matches_the_data_file() -> None:
@@ -41,3 +42,18 @@ def test_phone_fields_map_to_contact_phone_columns() -> None:
     assert by_key["phone1AttemptsToday"].phone_attribute == "attempts_today"
     assert by_key["balance"].phone_attribute is None
     assert {f.column for f in FIELDS if f.is_pii} == {"ssn", "date_of_birth"}
+
+
+def test_the_loaders_column_types_are_the_schemas() -> None:
+    """The loader spells column types in SQL (phone records); they must be the models' types."""
+    compiled = {
+        "text": "TEXT",
+        "bigint": "BIGINT",
+        "numeric": "NUMERIC",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "timestamptz": "TIMESTAMP WITH TIME ZONE",
+    }
+    for kind in FIELD_TYPES:
+        field = FieldColumn("x", "X", "x", kind, "", "standard")
+        assert sql_type(field).compile(dialect=postgresql.dialect()) == compiled[COLUMN_TYPES[kind]]
