@@ -15,6 +15,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.notify import notify_socket  # noqa: F401  (a shared fixture)
+
 
 def _server_url() -> Iterator[str]:
     url = os.environ.get("SYNCD_TEST_DATABASE_URL")
@@ -72,9 +74,7 @@ class FreshDatabase:
     def drop(self) -> None:
         with psycopg.connect(self.server_url, autocommit=True) as conn:
             conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(self.name)
-                )
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
             )
 
 
@@ -96,5 +96,3 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-

@@ -22,7 +22,7 @@ from syncd.emulator.server import ServerThread
 from syncd.store import migrate, resync_queue
 from syncd.store.engine import create_engine_for
 from tests.conftest import FreshDatabase
-from tests.e2e.conftest import next_message
+from tests.notify import next_message
 
 REPO = Path(__file__).resolve().parents[2]
 LV_USER, LV_PASSWORD, LV_TOKEN = "syncuser", "Pw-e2e-7f3k", "lv-token-e2e-91"

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from syncd.store import migrate
 from syncd.store.engine import create_engine_for
 from tests.conftest import FreshDatabase
-from tests.e2e.conftest import next_message
+from tests.notify import next_message
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -22,8 +22,8 @@ from syncd.emulator.server import ServerThread
 from syncd.store.engine import create_engine_for
 from syncd.store.migrate import upgrade
 from tests.conftest import FreshDatabase
-from tests.e2e.conftest import next_message
 from tests.integration.sync.conftest import SyncHarness, started
+from tests.notify import next_message
 
 REPO = Path(__file__).resolve().parents[2]
 CONTACTS = 120

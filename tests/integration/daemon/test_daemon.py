@@ -5,12 +5,8 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import os
 import socket
-import tempfile
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -33,29 +29,7 @@ from tests.integration.daemon.conftest import (
     add_outbox_rows,
     make_daemon,
 )
-
-
-def next_message(sock: socket.socket, prefix: bytes) -> bytes:
-    """The next notify datagram starting with `prefix` (STATUS= updates come in between)."""
-    while True:
-        message = sock.recv(4096)
-        if message.startswith(prefix):
-            return message
-
-
-@pytest.fixture
-def notify_socket() -> Iterator[tuple[socket.socket, str]]:
-    directory = tempfile.mkdtemp(prefix="sdn-", dir="/tmp")
-    path = str(Path(directory) / "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(10)
-    try:
-        yield sock, path
-    finally:
-        sock.close()
-        os.unlink(path)
-        os.rmdir(directory)
+from tests.notify import next_message
 
 
 def test_two_daemons_never_overlap_and_never_push_a_row_twice(
@@ -196,6 +170,7 @@ def test_shutdown_lets_the_cycle_in_flight_finish(
     migrated: sa.Engine, notify_socket: tuple[socket.socket, str]
 ) -> None:
     sock, path = notify_socket
+    sock.settimeout(10)
     stop = threading.Event()
     started = threading.Event()
 

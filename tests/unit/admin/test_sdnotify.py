@@ -2,33 +2,15 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from syncd.daemon.sdnotify import SystemdNotifier
 
 
-@pytest.fixture
-def notify_socket() -> Iterator[tuple[socket.socket, str]]:
-    # AF_UNIX paths are short (108 bytes): a fresh directory under /tmp, not tmp_path.
-    directory = tempfile.mkdtemp(prefix="sdn-", dir="/tmp")
-    path = str(Path(directory) / "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(5)
-    try:
-        yield sock, path
-    finally:
-        sock.close()
-        os.unlink(path)
-        os.rmdir(directory)
-
-
 def test_messages_reach_the_socket(notify_socket: tuple[socket.socket, str]) -> None:
     sock, path = notify_socket
+    sock.settimeout(5)
     notifier = SystemdNotifier({"NOTIFY_SOCKET": path})
     assert notifier.enabled
     assert notifier.ready(status="up")

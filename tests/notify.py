@@ -1,4 +1,4 @@
-"""Fixtures for end-to-end tests of real `syncd` processes."""
+"""A systemd-style NOTIFY_SOCKET for tests that read a daemon's READY/WATCHDOG/STOPPING."""
 
 from __future__ import annotations
 
