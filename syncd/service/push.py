@@ -81,10 +81,8 @@ from syncd.store.push_apply import (
     UnknownFieldError,
     apply_sent_values,
     drop_base,
-    field_for,
     merge_base,
     read_mirror,
-    refresh_children,
     set_mirror_status,
     tombstone,
 )
@@ -469,10 +467,6 @@ class _Drain:
             insert=operation == "create",
         )
         merge_base(conn, [(account, agreed) for account, (_, agreed) in sent], run_id=self.run_id)
-        groups = {field_for(k).group for _, (typed, _) in sent for k in typed}
-        refresh_children(
-            conn, accounts, run_id=self.run_id, phones="phone" in groups, custom="custom" in groups
-        )
 
     def _record(
         self, prepared: Sequence[_Prepared], outcomes: Sequence[RowOutcome], request_id: str

@@ -6,12 +6,12 @@ records (quote-aware) and prefixes each with its line number and a 64-bit hash o
 line; a writer thread sends while the next chunk is split, so that work overlaps the
 server's parsing. Everything else is set-based SQL in the caller's transaction:
 
+0. An empty mirror (the first load) is loaded by `initial_load.py` instead: the export is
+   COPYed straight into `livevox.contacts` (Postgres' input functions cast while they
+   parse) and its indexes are rebuilt once. It is optimistic: any row that is not clean
+   rolls it back to a savepoint, and the steps below load the same bytes (kept on disk by
+   `spool.ChunkSpool`), rejecting the bad rows one by one.
 1. COPY into a temporary all-text staging table (`ON COMMIT DROP`).
-   An empty mirror (the first load) skips steps 2-6: one statement casts every staged row
-   into `livevox.contacts` and, from its RETURNING, writes the phones and custom values; the
-   three tables' indexes are dropped before and rebuilt after (sorted builds beat ~6 entries
-   per contact inserted one at a time, which at 10^6 contacts thrash shared buffers). It is
-   optimistic: any bad row rolls it back to a savepoint and the steps below load the export.
 2. Candidates = staged rows whose hash differs from `livevox.contacts.row_hash` (new,
    changed, or tombstoned): one hash join on the stored hash, so unchanged rows — the
    lookback overlap, or 99 % of a full reconcile — cost one comparison each. In full mode
@@ -23,7 +23,8 @@ server's parsing. Everything else is set-based SQL in the caller's transaction:
    whether anything changed: history rows (valid_from/valid_to, changed columns, old and
    new values as jsonb) are written only for real changes; a row whose line changed but
    whose values did not (e.g. other quoting) only gets its new hash.
-5. Inserts, updates, `contact_phones` and `contact_custom_values` for touched rows only.
+5. Inserts and updates for touched rows only (`contact_phones` and `contact_custom_values`
+   are views over the contact rows: nothing to keep in step).
 6. Full mode: the missing accounts get a tombstone (`deleted_at`); a tombstoned account
    seen again is restored.
 
@@ -33,7 +34,6 @@ nothing — rows, history, rejections, watermark — is kept.
 
 from __future__ import annotations
 
-import queue
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,16 +45,18 @@ import psycopg
 import structlog
 from psycopg import Connection as PsycopgConnection
 from psycopg import sql
-from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Connection
 
 from syncd.store.errors import LoaderError, MissingKeyColumnError, TombstoneGuardError
 from syncd.store.field_columns import FIELDS
-from syncd.store.fields import PHONE_SUFFIX_COLUMNS, FieldColumn
+from syncd.store.fields import FieldColumn
+from syncd.store.initial_load import DirectInitialLoad, InitialLoadOutcome, mirror_is_empty
+from syncd.store.raw_sql import BoundedQueuedWriter
 from syncd.store.records import RecordStager
+from syncd.store.spool import ChunkSpool
 from syncd.store.typed_sql import (
-    COLUMN_TYPES,
     EXPECTED,
+    SESSION_SETTINGS,
     checked_cast_sql,
     safe_cast_sql,
     sql_literal,
@@ -73,77 +75,6 @@ _GONE = "_syncd_gone"
 
 _BY_KEY: dict[str, FieldColumn] = {f.key: f for f in FIELDS}
 _BY_LABEL: dict[str, FieldColumn] = {f.label: f for f in FIELDS}
-_PHONE_ATTRIBUTES: tuple[str, ...] = tuple(PHONE_SUFFIX_COLUMNS.values())
-_PHONE_FIELDS: tuple[FieldColumn, ...] = tuple(f for f in FIELDS if f.group == "phone")
-_CUSTOM_FIELDS: tuple[FieldColumn, ...] = tuple(f for f in FIELDS if f.group == "custom")
-# The tables an initial load fills (and whose indexes it rebuilds).
-_MIRROR_TABLES: tuple[str, ...] = (
-    "livevox.contacts",
-    "livevox.contact_phones",
-    "livevox.contact_custom_values",
-)
-# The records of `_phone_records` as unnest() yields them: (ordinal, phone, dnd, ...).
-_PHONE_RECORD = (
-    "p(ordinal int, "
-    + ", ".join(
-        f"{attribute} {COLUMN_TYPES[_BY_KEY['phone1' + suffix].type]}"
-        for suffix, attribute in PHONE_SUFFIX_COLUMNS.items()
-    )
-    + ")"
-)
-
-
-def _phone_records(prefix: str, ordinals: Iterable[int]) -> str:
-    """SQL array with one (ordinal, phone, dnd, ...) record per ordinal that has a number.
-
-    `prefix` qualifies the contact's columns (`c.`, or nothing in a RETURNING list).
-    `array_remove` drops the empty ordinals inside one function call, so a contact with two
-    phones yields two rows instead of ten rows to filter.
-    """
-    records = []
-    for ordinal in ordinals:
-        refs = [
-            prefix + _q(_BY_KEY[f"phone{ordinal}{suffix}"].column)
-            for suffix in PHONE_SUFFIX_COLUMNS
-        ]
-        records.append(
-            f"CASE WHEN {refs[0]} IS NOT NULL THEN ROW({ordinal}, {', '.join(refs)}) END"
-        )
-    return f"array_remove(ARRAY[{', '.join(records)}]::record[], NULL)"
-
-
-def _custom_tags(prefix: str, fields: Iterable[FieldColumn]) -> str:
-    """SQL array of `COLn:value`, one per non-NULL custom value of a contact.
-
-    Concatenating with NULL is NULL, so `array_remove` keeps exactly the values present (as
-    `_phone_records` does for phones). A key holds no colon: the first colon splits the tag.
-    Keys are in text order (`COL1`, `COL10`, `COL100`, `COL11`, ...), so an export sorted by
-    account yields rows already in primary-key order, which the index build sorts in one pass.
-    """
-    ordered = sorted(fields, key=lambda f: f.key)
-    tags = [f"{sql_literal(f.key + ':')} || {prefix}{_q(f.column)}" for f in ordered]
-    return f"array_remove(ARRAY[{', '.join(tags)}]::text[], NULL)"
-
-
-def _phones_insert(table: str, records: str, run_id: int, where: str | None = None) -> str:
-    """INSERT of contact_phones rows: `records` of each contact of `table` (alias `c`)."""
-    attributes = ", ".join(_PHONE_ATTRIBUTES)
-    return (
-        f"INSERT INTO livevox.contact_phones (account, ordinal, {attributes}, run_id) "
-        f"SELECT c.account, p.ordinal, {', '.join('p.' + a for a in _PHONE_ATTRIBUTES)}, "
-        f"{run_id} FROM {table} CROSS JOIN LATERAL unnest({records}) AS {_PHONE_RECORD}"
-        + (f" WHERE {where}" if where else "")
-    )
-
-
-def _custom_insert(table: str, tags: str, run_id: int, where: str | None = None) -> str:
-    """INSERT of contact_custom_values rows: `tags` of each contact of `table` (alias `c`)."""
-    return (
-        "INSERT INTO livevox.contact_custom_values (account, field, value, run_id) "
-        "SELECT c.account, split_part(v.tag, ':', 1), substr(v.tag, strpos(v.tag, ':') + 1), "
-        f"{run_id} FROM {table} CROSS JOIN LATERAL unnest({tags}) AS v(tag)"
-        + (f" WHERE {where}" if where else "")
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,11 +103,11 @@ class LoadOptions:
 
     work_mem: str = "64MB"
     """`SET LOCAL work_mem` for the load's joins and sorts."""
-    rebuild_indexes_from: int = 10_000
-    """An initial load of at least this many rows drops the mirror's indexes and rebuilds
-    them afterwards; a smaller one maintains them as it inserts."""
+    spool_dir: str | None = None
+    """Where the first load into an empty mirror keeps the export it reads, in case it has to
+    load it again through staging (None: the system's temporary directory)."""
     maintenance_work_mem: str = "256MB"
-    """`SET LOCAL maintenance_work_mem` for rebuilding the mirror's indexes after an initial
+    """`SET LOCAL maintenance_work_mem` for rebuilding the mirror's indexes after a first
     load (sorts that fit in memory; at least 32MB per parallel worker)."""
     max_tombstone_fraction: float | None = None
     """Full mode: refuse (TombstoneGuardError) to tombstone more than this share of live rows."""
@@ -191,25 +122,10 @@ class LoadOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class _InitialLoad:
-    inserted: int
-    max_modify_date: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
 class _StageColumn:
     name: str
     field: FieldColumn | None
     """None for a header that names no known field (loaded, then ignored)."""
-
-
-class _BoundedQueuedWriter(QueuedLibpqWriter):
-    """psycopg's threaded COPY writer with a short queue: ~1 MiB in flight, not ~100 MiB."""
-
-    def __init__(self, cursor: psycopg.Cursor[Any], maxsize: int = 8) -> None:
-        super().__init__(cursor)
-        # psycopg sizes its queue for throughput (1024 buffers); we want flat memory.
-        self._queue = queue.Queue(maxsize=maxsize)  # type: ignore[assignment]
 
 
 def _q(name: str) -> str:
@@ -335,35 +251,71 @@ class _Loader:
         if "account" not in names:
             raise MissingKeyColumnError("the export has no account column", columns=list(columns))
         self.fields = [c.field for c in stage_columns if c.field is not None]
+        for setting in SESSION_SETTINGS:
+            self._exec(setting)
         self._exec(f"SET LOCAL work_mem = {sql_literal(self.options.work_mem)}")
         for problem in header_problems:
             self._reject_header(problem, ",".join(columns))
 
+        bad_values = False
+        # Unknown or repeated headers have no column in the mirror: only staging can skip them.
+        if not header_problems and mirror_is_empty(self.raw):
+            with ChunkSpool(chunks, self.options.spool_dir) as spool:
+                first = DirectInitialLoad(
+                    self.raw,
+                    run_id=self.run_id,
+                    columns=names,
+                    fields=self.fields,
+                    options=self.options,
+                    timed=self._timed,
+                )
+                with self._timed("initial"):
+                    outcome = first.run(spool)
+                if outcome is not None:
+                    return self._initial_result(outcome)
+                bad_values = first.bad_values
+                return self._staged(names, stage_columns, spool.replay(), bad_values=bad_values)
+        return self._staged(names, stage_columns, chunks, bad_values=bad_values)
+
+    def _initial_result(self, outcome: InitialLoadOutcome) -> LoadResult:
+        """An empty mirror filled directly: nothing to diff, update or tombstone."""
+        if outcome.inserted:
+            with self._timed("analyze"):
+                self._analyze_if_grown(outcome.inserted)
+        return self._finish(
+            LoadResult(
+                rows_seen=outcome.inserted,
+                inserted=outcome.inserted,
+                updated=0,
+                unchanged=0,
+                rejected=0,
+                tombstoned=0,
+                restored=0,
+                max_modify_date=outcome.max_modify_date,
+            )
+        )
+
+    def _staged(
+        self,
+        names: list[str],
+        stage_columns: list[_StageColumn],
+        chunks: Iterable[bytes],
+        *,
+        bad_values: bool,
+    ) -> LoadResult:
+        """The general path: COPY into staging, then set-based casts, diff and upserts."""
         stager = RecordStager(names, account_index=names.index("account"))
         with self._timed("copy"):
             self._copy(stage_columns, stager, chunks)
-        initial: _InitialLoad | None = None
-        bad_values = False
-        if self._mirror_is_empty():
-            with self._timed("initial"):
-                rebuild = stager.records >= self.options.rebuild_indexes_from
-                initial, bad_values = self._initial_load(rebuild_indexes=rebuild)
         updated = restored = tombstoned = 0
-        if initial is not None:
-            # An empty mirror: nothing to diff, update, refresh or tombstone.
-            bad, new = 0, initial.inserted
-        else:
-            with self._timed("candidates"):
-                bad, new, existing = self._candidates(bad_values=bad_values)
-            if existing:
-                with self._timed("changes"):
-                    updated, restored = self._apply_changes()
-            if new:
-                with self._timed("inserts"):
-                    self._insert_new()
-            if new or updated or restored:
-                with self._timed("children"):
-                    self._refresh_children()
+        with self._timed("candidates"):
+            bad, new, existing = self._candidates(bad_values=bad_values)
+        if existing:
+            with self._timed("changes"):
+                updated, restored = self._apply_changes()
+        if new:
+            with self._timed("inserts"):
+                self._insert_new()
         rejected = stager.rejected + bad
         if stager.rejected or bad:
             with self._timed("rejections"):
@@ -371,23 +323,27 @@ class _Loader:
         if new:
             with self._timed("analyze"):
                 self._analyze_if_grown(new)
-        if self.mode == "full" and initial is None:
+        if self.mode == "full":
             with self._timed("tombstones"):
                 tombstoned = self._tombstone(stager.records)
-        max_modify = initial.max_modify_date if initial is not None else None
-        if initial is None and "modify_date" in names:
+        max_modify = None
+        if "modify_date" in names:
             with self._timed("watermark"):
                 max_modify = self._max_modify_date()
-        result = LoadResult(
-            rows_seen=stager.records,
-            inserted=new,
-            updated=updated,
-            unchanged=stager.records - rejected - new - updated - restored,
-            rejected=rejected,
-            tombstoned=tombstoned,
-            restored=restored,
-            max_modify_date=max_modify,
+        return self._finish(
+            LoadResult(
+                rows_seen=stager.records,
+                inserted=new,
+                updated=updated,
+                unchanged=stager.records - rejected - new - updated - restored,
+                rejected=rejected,
+                tombstoned=tombstoned,
+                restored=restored,
+                max_modify_date=max_modify,
+            )
         )
+
+    def _finish(self, result: LoadResult) -> LoadResult:
         self.log.info(
             "loader.loaded",
             **result.counts(),
@@ -422,148 +378,9 @@ class _Loader:
         )
         # A writer thread sends while this thread splits and hashes the next chunk, so the
         # Python work overlaps the server's parsing (the queue is bounded: memory stays flat).
-        with self.raw.cursor() as cur, cur.copy(copy, writer=_BoundedQueuedWriter(cur)) as pipe:
+        with self.raw.cursor() as cur, cur.copy(copy, writer=BoundedQueuedWriter(cur)) as pipe:
             for data in stager.stage(chunks):
                 pipe.write(data)
-
-    def _mirror_is_empty(self) -> bool:
-        """No contact (live or tombstoned) and no child row: the initial path applies."""
-        (empty,) = self._one(
-            "SELECT NOT EXISTS (SELECT FROM livevox.contacts) "
-            "AND NOT EXISTS (SELECT FROM livevox.contact_phones) "
-            "AND NOT EXISTS (SELECT FROM livevox.contact_custom_values)"
-        )
-        return bool(empty)
-
-    def _initial_load(self, *, rebuild_indexes: bool) -> tuple[_InitialLoad | None, bool]:
-        """Load an empty mirror in one statement; (what it did, False) or (None, bad values).
-
-        Optimistic: a bad value, a missing, over-long or repeated account makes a statement
-        fail, the savepoint undoes everything since, and the general path (which singles out
-        and rejects the bad rows) loads the export instead. The second element says whether
-        a value failed to cast, so that path can go straight to the checked casts.
-        """
-        self._exec("SAVEPOINT syncd_initial")
-        try:
-            locked = rebuild_indexes and self._lock_mirror()
-            if locked and not self._mirror_is_empty():
-                # Filled since the first look (by a writer that does not take the pull lock).
-                self._exec("ROLLBACK TO SAVEPOINT syncd_initial")
-                self._exec("RELEASE SAVEPOINT syncd_initial")
-                return None, False
-            rebuild = self._drop_indexes() if locked else []
-            inserted, max_modify_date = self._one(self._initial_sql())
-            if rebuild:
-                self._exec(
-                    "SET LOCAL maintenance_work_mem = "
-                    + sql_literal(self.options.maintenance_work_mem)
-                )
-                with self._timed("indexes"):
-                    for statement in rebuild:
-                        self._exec(statement)
-        except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
-            self._exec("ROLLBACK TO SAVEPOINT syncd_initial")
-            self._exec("RELEASE SAVEPOINT syncd_initial")
-            # The message may quote a value (a date of birth, say): log only its class.
-            self.log.info("loader.initial_fallback", sqlstate=exc.sqlstate)
-            return None, isinstance(exc, psycopg.errors.DataError)
-        self._exec("RELEASE SAVEPOINT syncd_initial")
-        return _InitialLoad(int(inserted), max_modify_date), False
-
-    def _lock_mirror(self) -> bool:
-        """Take the contact tables for this transaction, unless another session uses them.
-
-        Dropping their indexes needs ACCESS EXCLUSIVE, held until commit: readers of the
-        (still empty) mirror wait for the load. A session already holding a lock (an analyst's
-        query, say) is not waited for: the load then keeps the indexes and maintains them.
-        """
-        self._exec("SAVEPOINT syncd_lock")
-        try:
-            self._exec(f"LOCK TABLE {', '.join(_MIRROR_TABLES)} IN ACCESS EXCLUSIVE MODE NOWAIT")
-        except psycopg.errors.LockNotAvailable:
-            self._exec("ROLLBACK TO SAVEPOINT syncd_lock")
-            self._exec("RELEASE SAVEPOINT syncd_lock")
-            self.log.info("loader.indexes_kept", reason="mirror tables in use")
-            return False
-        self._exec("RELEASE SAVEPOINT syncd_lock")
-        return True
-
-    def _drop_indexes(self) -> list[str]:
-        """Drop the contact tables' indexes; returns the statements that recreate them.
-
-        An initial load writes ~6 index entries per contact (more with many custom values);
-        one sorted build per index afterwards costs a fraction of maintaining them row by
-        row, which at a million contacts thrashes shared buffers. The definitions come from
-        the catalog, so whatever a migration declares is rebuilt exactly (constraints as
-        constraints, under their names). An index a foreign key relies on is left alone.
-        Primary keys go first: a repeated account fails there, before the other builds.
-        """
-        tables = f"ARRAY[{', '.join(sql_literal(t) for t in _MIRROR_TABLES)}]::regclass[]"
-        with self.raw.cursor() as cur:
-            cur.execute(
-                "SELECT CASE WHEN con.oid IS NULL "
-                "THEN format('DROP INDEX %s', i.indexrelid::regclass) "
-                "ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, "
-                "con.conname) END, "
-                "CASE WHEN con.oid IS NULL THEN pg_get_indexdef(i.indexrelid) "
-                "ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, "
-                "con.conname, pg_get_constraintdef(con.oid)) END "
-                "FROM pg_index i LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid "
-                "AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x') "
-                f"WHERE i.indrelid = ANY ({tables}) AND NOT EXISTS (SELECT FROM pg_constraint fk "
-                "WHERE fk.contype = 'f' AND fk.conindid = i.indexrelid) "
-                f"ORDER BY array_position({tables}, i.indrelid), NOT i.indisprimary, "
-                "i.indexrelid::regclass::text".encode()
-            )
-            rows = cur.fetchall()
-        for drop, _ in rows:
-            self._exec(drop)
-        return [create for _, create in rows]
-
-    def _initial_sql(self) -> str:
-        """One statement: typed contacts straight from the stage, their children from RETURNING.
-
-        No candidate table, hash join, diff or second read of the wide rows: the contacts
-        INSERT returns each row's phones and custom values already unpivoted into arrays, and
-        the child INSERTs (data-modifying CTEs, run to completion) unnest them.
-        """
-        values = [
-            _strict_account_sql("s.account")
-            if f.key == "account"
-            else strict_cast_sql(f.type, f"s.{_q(f.column)}")
-            for f in self.fields
-        ]
-        columns = ", ".join(_q(f.column) for f in self.fields)
-        insert = (
-            f"INSERT INTO livevox.contacts (row_hash, {columns}, run_id) "
-            f"SELECT s.row_hash, {', '.join(values)}, {self.run_id} "
-            f"FROM {_STAGE} s WHERE s.reject IS NULL"
-        )
-        returning = ["account", "modify_date"]
-        children: list[str] = []
-        ordinals = [n for n in range(1, 11) if self._has(f"phone{n}")]
-        if ordinals:
-            returning.append(f"{_phone_records('', ordinals)} AS phones")
-            children.append(f"phones AS ({_phones_insert('new c', 'c.phones', self.run_id)})")
-        custom = [f for f in _CUSTOM_FIELDS if self._has(f.column)]
-        if custom:
-            returning.append(f"{_custom_tags('', custom)} AS tags")
-            children.append(f"custom AS ({_custom_insert('new c', 'c.tags', self.run_id)})")
-        if self.options.history_on_insert:
-            # modify_date is NULL here when the export lacks it: now() then, as on the
-            # general path.
-            returning += ["row_hash", "COALESCE(modify_date, now()) AS valid_from"]
-            children.append(
-                "history AS (INSERT INTO livevox.contact_history (account, operation, "
-                f"valid_from, row_hash, run_id) SELECT account, 'insert', valid_from, row_hash, "
-                f"{self.run_id} FROM new)"
-            )
-        return (
-            f"WITH new AS ({insert} RETURNING {', '.join(returning)})"
-            + "".join(f", {child}" for child in children)
-            # The watermark from the typed values: every well-formed row was inserted.
-            + " SELECT count(*), max(modify_date) FROM new"
-        )
 
     def _candidates(self, *, bad_values: bool = False) -> tuple[int, int, int]:
         """Typed candidate rows (new, changed, tombstoned); returns (bad, new, existing).
@@ -804,45 +621,6 @@ class _Loader:
         ):
             # Key columns only: a full ANALYZE of ~200 columns would cost seconds.
             self._exec("ANALYZE livevox.contacts (account, row_hash, deleted_at)")
-            self._exec("ANALYZE livevox.contact_phones (account)")
-            self._exec("ANALYZE livevox.contact_custom_values (account)")
-
-    def _touched_accounts(self) -> str:
-        """SQL: accounts inserted, changed or restored by this load."""
-        return f"SELECT account FROM {_CAND} WHERE reason IS NULL AND is_new " + (
-            f"UNION ALL SELECT account FROM {_DIFF} WHERE cardinality(changed) > 0 OR was_deleted"
-            if self.has_diff
-            else ""
-        )
-
-    def _touched_source(self, needed: Sequence[FieldColumn]) -> tuple[str, str]:
-        """(FROM, WHERE) of the new values (alias `c`) of touched rows with `needed` columns.
-
-        The typed candidates when the export has all the columns (no second read of the wide
-        mirror rows); else the mirror rows themselves, which keep the unexported columns.
-        """
-        exported = {f.column for f in self.fields}
-        if all(f.column in exported for f in needed):
-            changed = (
-                f" OR c.account IN (SELECT account FROM {_DIFF} "
-                "WHERE cardinality(changed) > 0 OR was_deleted)"
-                if self.has_diff
-                else ""
-            )
-            return f"{_CAND} c", f"c.reason IS NULL AND (c.is_new{changed})"
-        return "livevox.contacts c", f"c.account IN ({self._touched_accounts()})"
-
-    def _refresh_children(self) -> None:
-        """Rebuild contact_phones and contact_custom_values of touched accounts."""
-        touched = self._touched_accounts()
-        # New accounts normally have no children; deleting anyway keeps a hand-edited mirror
-        # loadable (and costs nothing on empty tables).
-        self._exec(f"DELETE FROM livevox.contact_phones p WHERE p.account IN ({touched})")
-        self._exec(f"DELETE FROM livevox.contact_custom_values v WHERE v.account IN ({touched})")
-        table, where = self._touched_source(_PHONE_FIELDS)
-        self._exec(_phones_insert(table, _phone_records("c.", range(1, 11)), self.run_id, where))
-        table, where = self._touched_source(_CUSTOM_FIELDS)
-        self._exec(_custom_insert(table, _custom_tags("c.", _CUSTOM_FIELDS), self.run_id, where))
 
     def _tombstone(self, rows_seen: int) -> int:
         (gone,) = self._one(f"SELECT count(*) FROM {_GONE}")

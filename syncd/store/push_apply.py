@@ -3,15 +3,15 @@
 Before a batch goes out the pusher reads the mirror rows of its accounts (typed values per
 field key) to check each row's `expected`. After LiveVox confirmed a change, in the same
 transaction as the outbox row's DONE: the mirror row takes the sent values (so the next diff
-sees no phantom change), `contact_phones` / `contact_custom_values` of the touched accounts
-are rebuilt from it the way the loader builds them, `base.agreed` merges the sent values,
-and the status columns `last_operation` / `last_error` say what happened last.
+sees no phantom change; the `contact_phones` / `contact_custom_values` views read that row),
+`base.agreed` merges the sent values, and the status columns `last_operation` /
+`last_error` say what happened last.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,14 +20,12 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.engine import Connection
 
 from syncd.store.field_columns import FIELDS
-from syncd.store.fields import PHONE_SUFFIX_COLUMNS, FieldColumn
+from syncd.store.fields import FieldColumn
 from syncd.store.schema import contacts
 from syncd.store.sync_tables import base
 
 FIELD_BY_KEY: dict[str, FieldColumn] = {f.key: f for f in FIELDS}
 _DATA_FIELDS: tuple[FieldColumn, ...] = tuple(f for f in FIELDS if f.key != "account")
-_PHONE_ATTRIBUTES: tuple[str, ...] = tuple(PHONE_SUFFIX_COLUMNS.values())
-_CUSTOM_FIELDS: tuple[FieldColumn, ...] = tuple(f for f in FIELDS if f.group == "custom")
 
 
 class UnknownFieldError(KeyError):
@@ -158,9 +156,7 @@ def tombstone(conn: Connection, accounts: Sequence[str], *, run_id: int) -> None
     )
 
 
-def set_mirror_status(
-    conn: Connection, account: str, *, operation: str, error: str | None
-) -> None:
+def set_mirror_status(conn: Connection, account: str, *, operation: str, error: str | None) -> None:
     """`last_operation` / `last_error` only (a failure or rejection; values unchanged)."""
     conn.execute(
         sa.update(contacts)
@@ -195,59 +191,3 @@ def drop_base(conn: Connection, accounts: Sequence[str]) -> None:
     """Deleted contacts have nothing left to agree on (and must not look 'removed' again)."""
     if accounts:
         conn.execute(sa.delete(base).where(base.c.account.in_(list(accounts))))
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def refresh_children(
-    conn: Connection, accounts: Iterable[str], *, run_id: int, phones: bool, custom: bool
-) -> None:
-    """Rebuild `contact_phones` / `contact_custom_values` of accounts from their mirror rows."""
-    touched = sorted(set(accounts))
-    if not touched or not (phones or custom):
-        return
-    params = {"accounts": touched, "run_id": run_id}
-    if phones:
-        rows = ", ".join(
-            "("
-            + ", ".join(
-                [str(n)]
-                + [
-                    "c." + _q(FIELD_BY_KEY[f"phone{n}{suffix}"].column)
-                    for suffix in PHONE_SUFFIX_COLUMNS
-                ]
-            )
-            + ")"
-            for n in range(1, 11)
-        )
-        attributes = ", ".join(_PHONE_ATTRIBUTES)
-        conn.execute(
-            sa.text("DELETE FROM livevox.contact_phones WHERE account = ANY(:accounts)"), params
-        )
-        conn.execute(
-            sa.text(
-                f"INSERT INTO livevox.contact_phones (account, ordinal, {attributes}, run_id) "
-                f"SELECT c.account, p.ordinal, {', '.join('p.' + a for a in _PHONE_ATTRIBUTES)}, "
-                f":run_id FROM livevox.contacts c CROSS JOIN LATERAL (VALUES {rows}) "
-                f"AS p(ordinal, {attributes}) "
-                "WHERE c.account = ANY(:accounts) AND p.phone IS NOT NULL"
-            ),
-            params,
-        )
-    if custom:
-        pairs = ", ".join(f"('{f.key}', c.{_q(f.column)})" for f in _CUSTOM_FIELDS)
-        conn.execute(
-            sa.text("DELETE FROM livevox.contact_custom_values WHERE account = ANY(:accounts)"),
-            params,
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO livevox.contact_custom_values (account, field, value, run_id) "
-                "SELECT c.account, v.field, v.value, :run_id FROM livevox.contacts c "
-                f"CROSS JOIN LATERAL (VALUES {pairs}) AS v(field, value) "
-                "WHERE c.account = ANY(:accounts) AND v.value IS NOT NULL"
-            ),
-            params,
-        )

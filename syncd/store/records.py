@@ -19,6 +19,15 @@ bookkeeping columns, so Postgres still does all the parsing:
   (the original text) set and empty fields, so one bad row never fails the COPY.
   The account field is still extracted when it can be, so a full reconcile does not
   tombstone a contact whose row was malformed.
+
+Direct mode (`direct_run_id` set; the first load into an empty mirror, see
+`initial_load.py`): records go straight into `livevox.contacts` as
+
+    <hash>,<run_id>,<the record's own fields...>
+
+and a row that would be rejected — or whose account is over 255 characters — raises
+`DirectStagingAborted` instead: that path has no place for rejections, the loader falls back
+to the staging path, which records them.
 """
 
 from __future__ import annotations
@@ -26,6 +35,9 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+
+MAX_ACCOUNT_LENGTH = 255
+"""Longest account the mirror accepts (characters); longer ones are rejected rows."""
 
 # 64-bit digests: the chance that a changed row hashes like its previous version is 2**-64.
 _DIGEST_SIZE = 8
@@ -51,6 +63,15 @@ def count_fields(record: bytes) -> int:
     return sum(seg.count(b",") for seg in record.split(b'"')[::2]) + 1
 
 
+class DirectStagingAborted(Exception):
+    """Direct mode met a row it cannot pass on; `reason` says which kind (no row content)."""
+
+    def __init__(self, reason: str, line: int) -> None:
+        super().__init__(f"{reason} (line {line})")
+        self.reason = reason
+        self.line = line
+
+
 def _quote(value: bytes) -> bytes:
     return b'"' + value.replace(b'"', b'""') + b'"'
 
@@ -63,7 +84,14 @@ class RecordStager:
     header as line 1; a record spanning several lines gets the number of its first line.
     """
 
-    def __init__(self, columns: Sequence[str], account_index: int, first_line: int = 2) -> None:
+    def __init__(
+        self,
+        columns: Sequence[str],
+        account_index: int,
+        first_line: int = 2,
+        *,
+        direct_run_id: int | None = None,
+    ) -> None:
         if not columns:
             raise ValueError("an export needs at least one column")
         self.ncols = len(columns)
@@ -78,6 +106,7 @@ class RecordStager:
         self._pending: list[bytes] | None = None
         self._pending_line = 0
         self._pending_quotes = 0
+        self._run_id = direct_run_id
 
     # -- streaming -------------------------------------------------------------------------
 
@@ -92,6 +121,9 @@ class RecordStager:
         blake2b = hashlib.blake2b
         from_bytes = int.from_bytes
         append = out.append
+        run_id = self._run_id
+        account_index = self.account_index
+        account_end = account_index + 1
         for offset, piece in enumerate(pieces):
             if self._pending is not None:
                 self._continue_pending(piece, out)
@@ -113,7 +145,12 @@ class RecordStager:
                 continue
             self.records += 1
             digest = blake2b(piece, digest_size=_DIGEST_SIZE, salt=salt).digest()
-            append(b"%d,%d,,,%b\n" % (line + offset, from_bytes(digest, "big", signed=True), piece))
+            row_hash = from_bytes(digest, "big", signed=True)
+            if run_id is None:
+                append(b"%d,%d,,,%b\n" % (line + offset, row_hash, piece))
+            else:
+                self._check_account(piece.split(b",", account_end)[account_index], line + offset)
+                append(b"%d,%d,%b\n" % (row_hash, run_id, piece))
         return b"".join(out)
 
     def finish(self) -> bytes:
@@ -173,7 +210,20 @@ class RecordStager:
         if reason is not None:
             self._reject(record, line, reason, out)
             return
-        out.append(b"%d,%d,,,%b\n" % (line, record_hash(record, self.salt), record))
+        row_hash = record_hash(record, self.salt)
+        if self._run_id is None:
+            out.append(b"%d,%d,,,%b\n" % (line, row_hash, record))
+            return
+        account = self._account_of(record.decode("utf-8"))
+        self._check_account((account or "").encode(), line)
+        out.append(b"%d,%d,%b\n" % (row_hash, self._run_id, record))
+
+    def _check_account(self, account: bytes, line: int) -> None:
+        """Direct mode: an over-long account is a rejected row (an empty one fails NOT NULL)."""
+        if len(account) > MAX_ACCOUNT_LENGTH and (
+            len(account.decode("utf-8", errors="replace")) > MAX_ACCOUNT_LENGTH
+        ):
+            raise DirectStagingAborted("account longer than 255 characters", line)
 
     def _problem(self, record: bytes) -> bytes | None:
         fields = count_fields(record)
@@ -195,6 +245,8 @@ class RecordStager:
         return None
 
     def _reject(self, raw: bytes, line: int, reason: bytes, out: list[bytes]) -> None:
+        if self._run_id is not None:
+            raise DirectStagingAborted(reason.decode(), line)
         self.rejected += 1
         text = raw.replace(b"\x00", b"").decode("utf-8", errors="replace")
         account = self._account_of(text)

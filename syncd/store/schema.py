@@ -130,33 +130,14 @@ contacts = sa.Table(
 sa.Index(None, contacts.c.modify_date)
 sa.Index(None, contacts.c.lv_account_id)
 
-contact_phones = sa.Table(
-    "contact_phones",
-    metadata,
-    sa.Column("account", sa.Text, primary_key=True),
-    sa.Column("ordinal", sa.SmallInteger, primary_key=True),
-    sa.Column("phone", sa.Text),
-    sa.Column("dnd", sa.Boolean),
-    sa.Column("dnd_daily", sa.Boolean),
-    sa.Column("sms_consent", sa.Boolean),
-    sa.Column("cell_consent", sa.Boolean),
-    sa.Column("attempts_total", sa.BigInteger),
-    sa.Column("attempts_today", sa.BigInteger),
-    sa.Column("run_id", sa.BigInteger),
-    sa.CheckConstraint("ordinal BETWEEN 1 AND 10", name="ordinal"),
-    schema=MIRROR_SCHEMA,
-)
-sa.Index(None, contact_phones.c.phone)
+# Phone lookups: `livevox.contact_phones` is a view with one branch per ordinal
+# (`WHERE phone<n> IS NOT NULL`), so each branch is answered by its partial index.
+for _ordinal in range(1, 11):
+    _phone = contacts.c[f"phone{_ordinal}"]
+    sa.Index(None, _phone, postgresql_where=_phone.isnot(None))
 
-contact_custom_values = sa.Table(
-    "contact_custom_values",
-    metadata,
-    sa.Column("account", sa.Text, primary_key=True),
-    sa.Column("field", sa.Text, primary_key=True, comment="COL1..COL100"),
-    sa.Column("value", sa.Text, nullable=False),
-    sa.Column("run_id", sa.BigInteger),
-    schema=MIRROR_SCHEMA,
-)
+# `livevox.contact_phones` and `livevox.contact_custom_values` are views over `contacts`
+# (migration 0004), not tables: they have no model here.
 
 custom_fields = sa.Table(
     "custom_fields",

@@ -1,26 +1,37 @@
 """SQL for checking and casting the export's text values to the mirror's column types.
 
 Postgres 15 has no `pg_input_is_valid`, and a failed cast aborts the whole statement. The
-loader therefore casts in two ways that accept exactly the same values:
+loader therefore casts in ways that accept exactly the same values:
 
-* `strict_cast_sql` — the fast path: cheap shape tests plus Postgres' own input functions.
-  It *raises* on a bad value; the loader runs it under a savepoint, and on a clean export
-  (the normal case) no value is checked twice.
-* `checked_cast_sql` — the slow path, after the fast path raised: NULL for a bad value, so
+* Postgres' own input functions, when the first load into an empty mirror COPYs the export
+  straight into the typed table (`initial_load.py`); a guard in front of it sends the special
+  words below, which those functions would take, to the staging path instead.
+* `strict_cast_sql` — the staging path's fast way: the same input functions, the special
+  words refused. It *raises* on a bad value; the loader runs it under a savepoint, and on a
+  clean export (the normal case) no value is checked twice.
+* `checked_cast_sql` — the slow way, after the fast one raised: NULL for a bad value, so
   bad rows can be singled out and rejected. A strict regex accepts the common case cheaply;
   anything else is decided by a per-type PL/pgSQL function that runs the *strict cast itself*
-  under an exception handler (`try_function_sql`), so both paths agree by construction.
+  under an exception handler (`try_function_sql`), so both ways agree by construction.
 
-Accepted text (empty = NULL; datetimes are UTC; neither DateStyle nor TimeZone matter):
+The loader pins the session settings the input functions read (`SESSION_SETTINGS`: DateStyle
+`ISO, MDY`, TimeZone `UTC`), so what is accepted does not depend on the server's defaults.
+Accepted text (empty = NULL):
 
-| type     | accepted                                                   | column      |
-|----------|------------------------------------------------------------|-------------|
-| string   | anything                                                   | text        |
-| integer  | Postgres bigint input (`-12`, `+7`)                        | bigint      |
-| decimal  | Postgres numeric input, except NaN and infinities          | numeric     |
-| boolean  | Postgres boolean input (`true`/`false`, also `t`, `yes`…)  | boolean     |
-| date     | `MM/DD/YYYY`, a real calendar date                         | date        |
-| datetime | `MM/DD/YYYY HH:MM:SS`, or epoch milliseconds (10-13 digits) | timestamptz |
+| type     | accepted                                                            | column      |
+|----------|---------------------------------------------------------------------|-------------|
+| string   | anything                                                            | text        |
+| integer  | Postgres bigint input (`-12`, `+7`)                                 | bigint      |
+| decimal  | Postgres numeric input, except NaN and infinities                   | numeric     |
+| boolean  | Postgres boolean input (`true`/`false`, also `t`, `yes`…)           | boolean     |
+| date     | Postgres date input, month first (`MM/DD/YYYY` as exported; also    | date        |
+|          | `YYYY-MM-DD`, `1/2/2027`), except the special words                 |             |
+| datetime | Postgres timestamptz input, month first, UTC unless an offset is    | timestamptz |
+|          | given (`MM/DD/YYYY HH:MM:SS` as exported), or epoch milliseconds    |             |
+|          | (10-13 digits), except the special words                            |             |
+
+The special words (`now`, `today`, `tomorrow`, `yesterday`, `epoch`, `infinity`,
+`allballs`) name no fixed point in time (or none at all): a contact's date is never "today".
 """
 
 from __future__ import annotations
@@ -32,6 +43,17 @@ _DECIMAL_SHAPE = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,4})?$"
 _DATE_SHAPE = r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$"
 _DATETIME_SHAPE = r"^[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
 _EPOCH_MS_SHAPE = r"^[0-9]{10,13}$"
+SPECIAL_WORDS: tuple[str, ...] = (
+    "now", "today", "tomorrow", "yesterday", "epoch", "infinity", "allballs",
+)  # fmt: skip
+# A special word as a token: no letter right before or after it (case-insensitive match).
+_SPECIAL_SHAPE = r"(^|[^a-z])(" + "|".join(SPECIAL_WORDS) + r")([^a-z]|$)"
+
+SESSION_SETTINGS: tuple[str, ...] = (
+    "SET LOCAL DateStyle = 'ISO, MDY'",
+    "SET LOCAL TimeZone = 'UTC'",
+)
+"""What the loader runs first in its transaction: the input functions read these settings."""
 
 COLUMN_TYPES: dict[FieldType, str] = {
     "string": "text",
@@ -142,10 +164,6 @@ def safe_cast_sql(kind: FieldType, ref: str) -> str:
     return f"(CASE WHEN {valid_sql(kind, ref)} THEN {cast_sql(kind, ref)} END)"
 
 
-def _make_date(ref: str) -> str:
-    return f"make_date({_year(ref)}, {_month(ref)}, {_day(ref)})"
-
-
 def strict_cast_sql(kind: FieldType, ref: str) -> str:
     """Typed value of `ref` (NULL for NULL); raises a data exception for a bad value."""
     if kind == "string":
@@ -162,19 +180,14 @@ def strict_cast_sql(kind: FieldType, ref: str) -> str:
         return f"{ref}::boolean"
     if kind == "date":
         return (
-            f"(CASE WHEN {ref} LIKE '__/__/____' THEN {_make_date(ref)} "
-            f"ELSE ('[not MM/DD/YYYY] ' || {ref})::date END)"
+            f"(CASE WHEN {ref} ~* '{_SPECIAL_SHAPE}' THEN ('[special word] ' || {ref})::date "
+            f"ELSE {ref}::date END)"
         )
     if kind == "datetime":
-        clock = (
-            f"make_time(substr({ref}, 12, 2)::int, substr({ref}, 15, 2)::int, "
-            f"substr({ref}, 18, 2)::float8)"
-        )
         return (
-            f"(CASE WHEN {ref} LIKE '__/__/____ __:__:__' "
-            f"THEN ({_make_date(ref)} + {clock}) AT TIME ZONE 'UTC' "
-            f"WHEN length({ref}) BETWEEN 10 AND 13 THEN to_timestamp({ref}::bigint / 1000.0) "
-            f"ELSE ('[not a datetime] ' || {ref})::timestamptz END)"
+            f"(CASE WHEN {ref} ~ '{_EPOCH_MS_SHAPE}' THEN to_timestamp({ref}::bigint / 1000.0) "
+            f"WHEN {ref} ~* '{_SPECIAL_SHAPE}' THEN ('[special word] ' || {ref})::timestamptz "
+            f"ELSE {ref}::timestamptz END)"
         )
     raise ValueError(f"unknown field type {kind!r}")
 

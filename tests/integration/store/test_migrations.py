@@ -58,3 +58,62 @@ def test_each_revision_upgrades_from_its_predecessor_and_downgrades_back(
         assert left == 0
     finally:
         engine.dispose()
+
+
+_PHONES = (
+    "SELECT account, ordinal, phone, dnd, attempts_today FROM livevox.contact_phones "
+    "ORDER BY account, ordinal"
+)
+_CUSTOM = "SELECT account, field, value FROM livevox.contact_custom_values ORDER BY 1, 2"
+
+
+def test_0004_keeps_what_the_phone_and_custom_value_tables_held(fresh_db: FreshDatabase) -> None:
+    """At 0003 the children are tables; 0004 shows the same rows as views; back again."""
+    engine = create_engine_for(fresh_db.url)
+    try:
+        migrate.upgrade(engine, "0003")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO livevox.contacts (account, phone1, phone1_block, phone3, "
+                    "phone3_attempts_today, col1, col100, run_id) VALUES "
+                    "('A-1', '5550001', true, '5550003', 4, 'gold', 'last', 1), "
+                    "('B-2', NULL, NULL, NULL, NULL, NULL, NULL, 1)"
+                )
+            )
+            # What the 0003 loader wrote for these rows.
+            conn.execute(
+                sa.text(
+                    "INSERT INTO livevox.contact_phones (account, ordinal, phone, dnd, "
+                    "attempts_today, run_id) VALUES ('A-1', 1, '5550001', true, NULL, 1), "
+                    "('A-1', 3, '5550003', NULL, 4, 1)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO livevox.contact_custom_values (account, field, value, run_id) "
+                    "VALUES ('A-1', 'COL1', 'gold', 1), ('A-1', 'COL100', 'last', 1)"
+                )
+            )
+            before = (conn.execute(sa.text(_PHONES)).all(), conn.execute(sa.text(_CUSTOM)).all())
+        migrate.upgrade(engine, "0004")
+        with engine.connect() as conn:
+            after = (conn.execute(sa.text(_PHONES)).all(), conn.execute(sa.text(_CUSTOM)).all())
+            # Two rows would be scanned anyway: ask whether the index *can* answer.
+            conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+            plan = "\n".join(
+                conn.execute(
+                    sa.text(
+                        "EXPLAIN SELECT account FROM livevox.contact_phones "
+                        "WHERE phone = '5550003'"
+                    )
+                ).scalars()
+            )
+        assert after == before
+        assert "ix_contacts_phone3" in plan  # a lookup by number probes the partial indexes
+        migrate.downgrade(engine, "0003")
+        with engine.connect() as conn:
+            again = (conn.execute(sa.text(_PHONES)).all(), conn.execute(sa.text(_CUSTOM)).all())
+        assert again == before
+    finally:
+        engine.dispose()

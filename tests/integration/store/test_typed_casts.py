@@ -11,6 +11,7 @@ import pytest
 
 from syncd.store.fields import FieldType
 from syncd.store.typed_sql import (
+    SESSION_SETTINGS,
     checked_cast_sql,
     sql_literal,
     strict_cast_sql,
@@ -39,17 +40,25 @@ CASES: list[tuple[FieldType, str, Any]] = [
     ("date", "02/29/2023", None),
     ("date", "04/31/2024", None),
     ("date", "13/01/2024", None),
-    ("date", "2024-01-02", None),
+    ("date", "2024-01-02", date(2024, 1, 2)),  # other spellings: Postgres' date input
+    ("date", "1/2/2024", date(2024, 1, 2)),
+    ("date", "Jan 2 2024", date(2024, 1, 2)),
     ("date", "01/02/2024 junk", None),
-    ("date", "1/2/2024", None),
+    ("date", "today", None),  # special words name no fixed date
+    ("date", "infinity", None),
+    ("date", " Epoch ", None),
     ("datetime", "11/30/2026 23:59:59", datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC)),
     ("datetime", "01/01/2020 00:00:00", datetime(2020, 1, 1, tzinfo=UTC)),
     ("datetime", "1700000000000", datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
     ("datetime", "11/30/2026 25:00:00", None),
     ("datetime", "11/30/2026 10:61:00", None),
     ("datetime", "02/30/2026 10:00:00", None),
-    ("datetime", "11/30/2026", None),
+    ("datetime", "11/30/2026", datetime(2026, 11, 30, tzinfo=UTC)),
+    ("datetime", "11/30/2026 10:00:00+02", datetime(2026, 11, 30, 8, tzinfo=UTC)),
     ("datetime", "yesterday", None),
+    ("datetime", "today 10:00", None),
+    ("datetime", "-infinity", None),
+    ("datetime", "nowhere", None),
 ]
 
 
@@ -57,9 +66,11 @@ CASES: list[tuple[FieldType, str, Any]] = [
 def conn(pg_server_url: str) -> Any:
     # Casts need no schema: any database will do, and temporary functions vanish with us.
     with psycopg.connect(pg_server_url) as connection:
-        # A session time zone far from UTC: the casts must not depend on it.
+        # Server defaults far from the loader's: its pinned settings must win.
         connection.execute("SET TimeZone = 'America/Los_Angeles'")
         connection.execute("SET DateStyle = 'ISO, DMY'")
+        for setting in SESSION_SETTINGS:  # SET LOCAL: this test's one transaction
+            connection.execute(setting.encode())
         for kind in ("integer", "decimal", "boolean", "date", "datetime"):
             connection.execute(try_function_sql(kind).encode())
         yield connection
