@@ -45,11 +45,8 @@ from syncd.store.typed_sql import SPECIAL_WORDS, sql_literal
 # The tables whose indexes a first load drops and rebuilds.
 MIRROR_TABLES: tuple[str, ...] = ("livevox.contacts",)
 
-# Cheap test on a whole staged chunk: could any field be a special word, NaN or an infinity?
-_QUICK = re.compile(
-    rb"(?<![a-z])(" + b"|".join(w.encode() for w in SPECIAL_WORDS) + rb"|nan|inf)(?![a-z])",
-    re.IGNORECASE,
-)
+# Words a typed field may not be (as tokens), lowercased; "nan"/"inf" for decimals.
+_TOKENS: tuple[bytes, ...] = (*(w.encode() for w in SPECIAL_WORDS), b"nan", b"inf")
 # The same test as typed_sql's SQL, on one date or datetime value.
 _SPECIAL = re.compile(r"(^|[^a-z])(" + "|".join(SPECIAL_WORDS) + r")([^a-z]|$)", re.IGNORECASE)
 _PREFIX_FIELDS = 2  # <hash>,<run_id>, before the record's own fields
@@ -72,8 +69,10 @@ class SpecialValueFound(Exception):
 class _SpecialValueGuard:
     """Finds special words in date/datetime fields and NaN/infinities in decimal fields.
 
-    A regex over the whole staged chunk finds candidates (a first name "Nan" is one); only a
-    chunk with a candidate is parsed as CSV to see in which field it lies.
+    A scan of the whole staged chunk finds candidates (a first name "Nan" is one); only a
+    chunk with a candidate is parsed as CSV to see in which field it lies. The scan is
+    `bytes.find` per word (C speed): a regex over every position of every chunk cost more
+    than the COPY itself.
     """
 
     def __init__(self, fields: Sequence[FieldColumn]) -> None:
@@ -83,7 +82,7 @@ class _SpecialValueGuard:
         self._decimal = [(i, f.key) for i, f in positions if f.type == "decimal"]
 
     def check(self, staged: bytes) -> None:
-        if not (self._temporal or self._decimal) or not _QUICK.search(staged):
+        if not (self._temporal or self._decimal) or not _has_token(staged.lower()):
             return
         for row in csv.reader(io.StringIO(staged.decode("utf-8"), newline="")):
             for index, key in self._temporal:
@@ -93,6 +92,18 @@ class _SpecialValueGuard:
                 # As typed_sql's strict decimal cast: NaN and the infinities all hold an "n".
                 if "n" in row[index].lower():
                     raise SpecialValueFound(key)
+
+
+def _has_token(lowered: bytes) -> bool:
+    """Does any of `_TOKENS` occur with no ASCII letter right before or after it?"""
+    for word in _TOKENS:
+        start = lowered.find(word)
+        while start >= 0:
+            end = start + len(word)
+            if not lowered[start - 1 : start].isalpha() and not lowered[end : end + 1].isalpha():
+                return True
+            start = lowered.find(word, start + 1)
+    return False
 
 
 Timer = Callable[[str], AbstractContextManager[None]]

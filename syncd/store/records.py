@@ -214,9 +214,15 @@ class RecordStager:
         if self._run_id is None:
             out.append(b"%d,%d,,,%b\n" % (line, row_hash, record))
             return
-        account = self._account_of(record.decode("utf-8"))
-        self._check_account((account or "").encode(), line)
+        self._check_account(self._account_bytes(record), line)
         out.append(b"%d,%d,%b\n" % (row_hash, self._run_id, record))
+
+    def _account_bytes(self, record: bytes) -> bytes:
+        """The account field of a well-formed record; parsed as CSV only if quotes precede it."""
+        pieces = record.split(b",", self.account_index + 1)
+        if not any(b'"' in piece for piece in pieces[: self.account_index + 1]):
+            return pieces[self.account_index]
+        return (self._account_of(record.decode("utf-8")) or "").encode()
 
     def _check_account(self, account: bytes, line: int) -> None:
         """Direct mode: an over-long account is a rejected row (an empty one fails NOT NULL)."""

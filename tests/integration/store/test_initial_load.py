@@ -235,11 +235,12 @@ def test_the_initial_path_rebuilds_exactly_the_indexes_it_dropped(
     ("bad_row", "reason"),
     [
         (contact("X" * 256, firstName="Long"), "account longer than 255 characters"),
+        (contact("Q," + "X" * 254, firstName="Quoted"), "account longer than 255 characters"),
         (contact("", firstName="Nobody"), "missing account"),
         (contact("N-004", firstName="Again"), "duplicate account (last occurrence on line"),
         (contact("Y-1", dueDate="02/30/2024"), "dueDate: not a date MM/DD/YYYY: 02/30/2024"),
     ],
-    ids=["long-account", "missing-account", "duplicate", "bad-date"],
+    ids=["long-account", "quoted-long-account", "missing-account", "duplicate", "bad-date"],
 )
 def test_an_unusual_row_sends_the_initial_load_down_the_general_path(
     engine: Engine, bad_row: dict[str, str | None], reason: str
