@@ -26,14 +26,46 @@ def _no_constants(name: str) -> Any:
 
 
 def parse_json(raw: bytes) -> Any:
-    """Strict JSON (no trailing commas, NaN or Infinity); numbers with a fraction become
-    Decimal so amounts keep their exact value."""
+    """Strict JSON (no trailing commas, NaN or Infinity, text that is Unicode); numbers with a
+    fraction become Decimal so amounts keep their exact value."""
     if not raw.strip():
         raise BadRequest("a JSON request body is required")
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
+        value = json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"malformed JSON body: {exc}") from None
+    except RecursionError:
+        raise BadRequest("malformed JSON body: nested too deeply") from None
+    _require_unicode(value)
+    return value
+
+
+def _require_unicode(value: Any) -> None:
+    """Refuse strings holding a lone surrogate (`"\\udc00"`): JSON's escapes can spell one,
+    but UTF-8 cannot encode it, so a contact storing it would break every later read and
+    export of that contact."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+            texts: Any = item.keys()
+        elif isinstance(item, list):
+            stack.extend(item)
+            continue
+        elif isinstance(item, str):
+            texts = (item,)
+        else:
+            continue
+        for text in texts:
+            if not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise BadRequest(
+                        "malformed JSON body: a string holds a lone surrogate escape, "
+                        "which is not a character"
+                    ) from None
 
 
 async def json_body(request: Request) -> Any:

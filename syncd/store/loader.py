@@ -499,7 +499,8 @@ class _Loader:
             self._exec(
                 "INSERT INTO syncd.rejected_rows (run_id, line_number, raw, reason) "
                 f"SELECT {self.run_id}, line_no, raw, reject FROM {_STAGE} "
-                "WHERE reject IS NOT NULL ORDER BY line_no"
+                # An empty reject only protects an account (see records.py): no rejection.
+                "WHERE reject <> '' ORDER BY line_no"
             )
         if bad:
             # Raw text rebuilt from the staged fields: CSV quoting where a value needs it.

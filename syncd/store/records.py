@@ -18,7 +18,9 @@ bookkeeping columns, so Postgres still does all the parsing:
   the end — are not passed through: they become a row with `reject` (the reason) and `raw`
   (the original text) set and empty fields, so one bad row never fails the COPY.
   The account field is still extracted when it can be, so a full reconcile does not
-  tombstone a contact whose row was malformed.
+  tombstone a contact whose row was malformed; when an open quote swallowed the lines after
+  it, the account each of those lines starts with is staged too (`reject` empty: protected,
+  neither a rejection nor a candidate).
 
 Direct mode (`direct_run_id` set; the first load into an empty mirror, see
 `initial_load.py`): records go straight into `livevox.contacts` as
@@ -262,6 +264,28 @@ class RecordStager:
         out.append(
             b"%d,,%b,%b,%b\n" % (line, _quote(reason), _quote(text.encode()), b",".join(fields))
         )
+        for offset, physical in enumerate(raw.split(b"\n")[1:], start=1):
+            self._protect(physical, line + offset, out)
+
+    def _protect(self, physical: bytes, line: int, out: list[bytes]) -> None:
+        """Stage the account a later physical line of a rejected record starts with.
+
+        An open quote swallows every following line into one malformed record; each of those
+        lines is most likely a whole row of its own. Its account is staged with an empty
+        `reject` (not a rejection, not a candidate) so a full reconcile does not tombstone
+        it. A line that really was part of a quoted value protects nothing that exists.
+        """
+        pieces = physical.replace(b"\x00", b"").rstrip(b"\r").split(b",", self.account_index + 1)
+        if len(pieces) <= self.account_index or any(
+            b'"' in piece for piece in pieces[: self.account_index + 1]
+        ):
+            return
+        account = pieces[self.account_index].decode("utf-8", errors="replace").strip()
+        if not account:
+            return
+        fields = [b""] * self.ncols
+        fields[self.account_index] = _quote(account.encode())
+        out.append(b'%d,,"",,%b\n' % (line, b",".join(fields)))
 
     def _account_of(self, text: str) -> str | None:
         """The account field of a malformed record, when it has one at the usual position."""

@@ -74,9 +74,19 @@ def test_bytes_postgres_cannot_take_are_rejected_not_passed_on() -> None:
 
 def test_an_unterminated_quote_at_the_end_is_rejected() -> None:
     stager, rows = stage(b'A1,a,1\r\nA2,"never closed,2\r\nmore')
-    assert rows[-1][2] == "unterminated quoted field"
-    assert rows[-1][0] == "3"
+    assert rows[-2][2] == "unterminated quoted field"
+    assert rows[-2][0] == "3"
     assert stager.records == 2 and stager.rejected == 1
+    # The swallowed line's first field is staged as a protected account, not a rejection.
+    assert rows[-1][:5] == ["4", "", "", "", "more"]
+
+
+def test_lines_an_open_quote_swallowed_protect_their_accounts_only() -> None:
+    data = b'A1,"open,1\r\nA2,b,2\r\nA3,c,3\r\n"A4,"quoted prefix",4\r\n'
+    stager, rows = stage(data)
+    protected = [r[4] for r in rows if r[2] == "" and r[1] == ""]
+    assert protected == ["A2", "A3"]  # a line with a quote before the account is skipped
+    assert stager.rejected == 1
 
 
 def test_blank_lines_are_not_records() -> None:
