@@ -1,7 +1,8 @@
 """The emulator's FastAPI app: LiveVox Contact and Session APIs plus `/_emulator` control routes.
 
 Middleware, outermost first: versioned paths (`/contact/v6.0/...`) are rewritten to the
-unversioned routes, every request is counted, then faults are injected (API paths only).
+unversioned routes, every request is counted, then faults are injected (API paths only),
+then the request is named for the mutation journal.
 Errors leave as LiveVox bodies `{"code", "message"}`.
 """
 
@@ -20,6 +21,8 @@ from .clock import Clock, SystemClock
 from .config import EmulatorConfig
 from .errors import ApiError, InvalidValue
 from .faults import FaultMiddleware
+from .journal import JournalMiddleware
+from .openapi import describe_api
 from .state import build_emulator
 from .stats import RouteTable, StatsMiddleware
 
@@ -93,8 +96,10 @@ def create_app(config: EmulatorConfig, clock: Clock | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    describe_api(app)
     route_table = RouteTable(route for router in routers for route in router.routes)
     # added innermost first
+    app.add_middleware(JournalMiddleware)
     app.add_middleware(FaultMiddleware, faults=state.faults)
     app.add_middleware(StatsMiddleware, stats=state.stats, routes=route_table)
     app.add_middleware(VersionedPathMiddleware)

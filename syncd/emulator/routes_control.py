@@ -31,6 +31,19 @@ def reset_stats(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@router.get("/journal")
+def get_journal(request: Request, after: int = 0) -> Response:
+    """Changes the store applied (see `journal.py`), those with `seq` above `after`."""
+    journal = emulator(request).store.journal
+    return JSONResponse(
+        {
+            "last_seq": journal.last_seq,
+            "dropped": journal.dropped,
+            "entries": [m.as_json() for m in journal.entries(after)],
+        }
+    )
+
+
 @router.get("/faults")
 def get_faults(request: Request) -> Response:
     return JSONResponse({"spec": emulator(request).faults.spec})

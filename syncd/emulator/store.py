@@ -30,6 +30,7 @@ from .clock import Clock
 from .errors import ContactExists, ContactNotFound, InvalidValue
 from .fields import FieldCatalog
 from .generator import ContactGenerator, Note
+from .journal import Journal
 from .payloads import ContactPatch
 
 CREATED_ID_BASE = 1_500_000_000_000
@@ -101,6 +102,8 @@ class ContactStore:
         self._next_id = CREATED_ID_BASE
         self._day_state: set[Slot] = set()
         self._checked_boundary = self._latest_boundary(clock.now())
+        self.journal = Journal()
+        """Every applied change (see `journal.py`), read by `GET /_emulator/journal`."""
 
     # -- day boundary ---------------------------------------------------------------------
 
@@ -158,6 +161,8 @@ class ContactStore:
         return {**self._defaults, **self._sparse(slot)}
 
     def _put(self, slot: Slot, record: Record) -> None:
+        existed = not isinstance(slot, str) or slot in self._created
+        self.journal.record_put(self.clock.now(), self._full(slot) if existed else None, record)
         defaults = self._defaults
         sparse = {k: v for k, v in record.items() if v != defaults[k]}
         if isinstance(slot, str):
@@ -317,6 +322,7 @@ class ContactStore:
             slot = self._locate(account)
             if slot is None:
                 raise ContactNotFound(account)
+            self.journal.record_delete(self.clock.now(), account)
             if isinstance(slot, str):
                 record = self._created.pop(slot)
                 self._created_ids.pop(record["lvAccountId"], None)
