@@ -21,7 +21,7 @@ from syncd.domain.guard import GuardLimits
 from syncd.errors import DatabaseError
 from syncd.livevox import ClientConfig, LiveVoxClient
 from syncd.service.cycle import Progress, SyncDeps, run_cycle
-from syncd.service.push import drain_outbox
+from syncd.service.push import drain_outbox, recover_interrupted
 from syncd.service.requests import CycleRequest, CycleResult
 from syncd.service.sor import SorMapping, load_mapping, load_rules
 from syncd.settings import Settings, SyncSettings
@@ -159,6 +159,7 @@ def build_sync(
             sync=settings.sync,
             sor=settings.sor,
             push=drain_outbox,
+            recover=recover_interrupted,
             **{"guard": guard_limits(settings.sync), **deps_overrides},
         )
     except BaseException:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from syncd.domain.merge import FieldRule, Ownership, Policy
+from syncd.domain.values import PII_KEYS
 
 
 class ProfileError(ValueError):
@@ -64,6 +65,13 @@ def build_rules(profile: Mapping[str, Any], field_keys: Iterable[str]) -> dict[s
                 raise ProfileError(f"profile rule[{index}]: {pattern!r} matches no LiveVox field")
             for key in matched:
                 rules[key] = _to_rule(rule)
+    joint_pii = sorted(k for k in PII_KEYS & rules.keys() if rules[k].ownership is Ownership.BOTH)
+    if joint_pii:
+        # Three-way decisions read the last agreed value from syncd.base, which keeps no PII.
+        raise ProfileError(
+            f"profile: {', '.join(joint_pii)} cannot be owned by both sides "
+            "(the base would have to keep the value); give it ownership 'sor' or 'livevox'"
+        )
     return rules
 
 

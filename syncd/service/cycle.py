@@ -2,6 +2,8 @@
 
     cycle_lock (skipped when another replica holds it)
       pull: reference data, then contacts (incremental from the watermark, `since`, or full)
+      recover: SENT rows of a crashed drain, settled against the fresh mirror (DONE + audit
+            when they landed, else NEW) before the plan supersedes open rows
       plan (one REPEATABLE READ transaction, so the diff and the base it writes see one
             snapshot; retried on a serialization failure):
         diff in SQL → planner per differing contact → staging tables → counts → guard
@@ -31,6 +33,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
 
+from syncd.crashpoints import crashpoint
 from syncd.domain.guard import GuardLimits, GuardVerdict, PlanCounts, check_plan
 from syncd.domain.values import audit_text, masked
 from syncd.errors import SyncdError
@@ -81,6 +84,12 @@ class Pusher(Protocol):
     ) -> Any: ...
 
 
+class Recoverer(Protocol):
+    """Settles SENT rows of crashed drains (`syncd.service.push.recover_interrupted`)."""
+
+    def __call__(self, engine: Engine, client: Any, *, run_id: int) -> Any: ...
+
+
 @dataclass
 class SyncDeps:
     """Everything a cycle needs, built once by `syncd.bootstrap`."""
@@ -92,6 +101,8 @@ class SyncDeps:
     sync: SyncSettings = field(default_factory=SyncSettings)
     sor: SorSettings = field(default_factory=SorSettings)
     push: Pusher | None = None
+    recover: Recoverer | None = None
+    """Run between the pull and the plan (a re-plan must not bury a change that landed)."""
     guard: GuardLimits = field(default_factory=GuardLimits)
     pull: PullConfig | None = None
     """Pull knobs; None: the lookback from `sync.lookback_minutes`."""
@@ -184,9 +195,12 @@ class _Cycle:
             return RunStatus.DRY_RUN
         self._check_stop("planning")
         self.lock.ensure_held()
+        if not self.request.dry_run:
+            self._recover()
         status = self._plan()
         if status is not None:
             return status
+        crashpoint("plan.after_commit")
         self.lock.ensure_held()
         self._push()
         return RunStatus.SUCCEEDED
@@ -232,6 +246,20 @@ class _Cycle:
             pull_rejected=result.rejected,
             pull_tombstoned=result.tombstoned,
         )
+
+    # --- recovery ----------------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        """SENT rows a crashed drain left are settled against the fresh mirror before the
+        plan supersedes the open rows of the contacts it re-plans: a change that landed is
+        closed DONE and audited rather than superseded unrecorded."""
+        if self.deps.recover is None:
+            return
+        report = self.deps.recover(self.deps.engine, self.deps.client, run_id=self.run_id)
+        for name in ("applied", "requeued"):
+            n = sum(ops.get(name, 0) for ops in getattr(report, "by_operation", {}).values())
+            if n:
+                self.counts[f"recovered_{name}"] = n
 
     # --- plan --------------------------------------------------------------------------------
 
@@ -396,6 +424,7 @@ class _Planning:
             managed = managed_count(conn)
             staging = PlanStaging(conn)
             tally = self._plan_pages(diff, staging, stats.candidates)
+            crashpoint("plan.after_staging")
             self.counts.update(tally.counts())
             self.counts["key_problems"] = len(problems)
             if not request.accounts:
@@ -418,6 +447,7 @@ class _Planning:
                 self.messages.extend(f"guard overridden by confirm: {r}" for r in verdict.reasons)
                 self.log.warning("plan.confirmed", reasons=verdict.reasons)
             self._apply(staging, tally, problems)
+            crashpoint("plan.before_commit")
             transaction.commit()
         self.log.info("plan.written", **{k: v for k, v in self.counts.items()})
         return None

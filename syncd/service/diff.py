@@ -34,6 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from syncd.crashpoints import crashpoint
 from syncd.domain.merge import Ownership
 from syncd.domain.values import CUSTOM_VALUE_MAX
 from syncd.service.plan import CandidateRow, ConflictState, CustomFieldDef
@@ -453,6 +454,7 @@ class Diff:
         to_plan = self.conn.execute(
             sa.text(f"SELECT count(*) FROM _sync_diff d WHERE {_TO_PLAN}")
         ).scalar_one()
+        crashpoint("plan.after_diff")
         return DiffStats(candidates=int(candidates), to_plan=int(to_plan))
 
     def pages(self, page_size: int = 2000) -> Iterator[list[CandidateRow]]:

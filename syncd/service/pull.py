@@ -27,6 +27,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
 
+from syncd.crashpoints import crashpoint
 from syncd.store.analyst import refresh_analyst_views
 from syncd.store.errors import PullInProgressError
 from syncd.store.loader import LoadMode, LoadOptions, LoadResult, load_export
@@ -144,6 +145,7 @@ class PullService:
                     start = watermark - self.config.lookback
                 log.info("pull.started", start=start.isoformat() if start else None)
                 with self.source.export_contacts(fields=ALL_FIELDS, start=start) as stream:
+                    crashpoint("pull.export_started")
                     result = load_export(
                         conn,
                         list(stream.columns),
@@ -152,6 +154,7 @@ class PullService:
                         mode=mode,
                         options=self.config.load,
                     )
+                crashpoint("pull.after_load")
                 if result.max_modify_date is not None:
                     watermark = advance_watermark(
                         conn,
@@ -160,6 +163,8 @@ class PullService:
                         run_id,
                     )
                 self.runs.finish(run_id, "succeeded", counts=result.counts(), conn=conn)
+                crashpoint("pull.before_commit")
+            crashpoint("pull.after_commit")
         except BaseException as exc:
             self._fail(run_id, exc, log)
             raise

@@ -20,7 +20,10 @@ next, so a DND row meets the mirror its contact's update left), each batch in th
 
 Before the first batch, SENT rows left by a drain that died are re-checked against the
 (freshly pulled) mirror: already applied → DONE without sending; otherwise back to NEW and
-sent again (bulk update and DND are idempotent; a create meets "already exists").
+sent again (bulk update and DND are idempotent; a create meets "already exists"); the part of
+a DND move that did land (the first step of two) is audited as applied. The cycle runs the
+same recovery (`recover_interrupted`) between its pull and its plan: a re-plan supersedes the
+open rows of the contacts it looks at, and must not silently close a change that landed.
 `drain_owner` tells dead drains from live ones, so concurrent drains never resend each
 other's rows in flight. `lock.ensure_held()` runs before every batch; `stop` ends the drain
 after the batch in flight, leaving the remaining rows NEW. `progress("push", done, total)`, when
@@ -41,9 +44,11 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Connection, Engine
 
+from syncd.crashpoints import crashpoint
 from syncd.livevox import ClientValidationError, LiveVoxClient
 from syncd.service.push_bisect import BatchAbortedError, RowOutcome, RowStatus
 from syncd.service.push_rows import (
+    Change,
     audited_changes,
     lv_account_id,
     mirror_dnd,
@@ -168,8 +173,16 @@ def drain_outbox(
     if workers < 1 or max_attempts < 1:
         raise ValueError("workers and max_attempts must be at least 1")
     drain = _Drain(
-        engine, client, run_id, settings, lock, stop or threading.Event(), max_attempts, now,
-        workers, progress,
+        engine,
+        client,
+        run_id,
+        settings,
+        lock,
+        stop or threading.Event(),
+        max_attempts,
+        now,
+        workers,
+        progress,
     )
     with drain_owner(engine) as owner:
         drain.owner = owner
@@ -197,6 +210,14 @@ def drain_outbox(
         aborted=report.aborted,
     )
     return report
+
+
+def recover_interrupted(engine: Engine, client: LiveVoxClient, *, run_id: int) -> PushReport:
+    """Settle the SENT rows of drains that died (a crash) against the mirror, which the
+    caller has just pulled: DONE and audited when LiveVox shows them applied, else NEW."""
+    drain = _Drain(engine, client, run_id, SyncSettings(), None, threading.Event(), 1, _utcnow)
+    drain.recover_leftovers()
+    return drain.report
 
 
 class _Drain:
@@ -276,6 +297,7 @@ class _Drain:
                 while not (self.stop.is_set() or self._halt.is_set()):
                     if not self._batch(operation):
                         break
+                crashpoint("push.after_operation")
                 self._phase.wait()
         except threading.BrokenBarrierError:
             return  # another worker failed; drain_outbox raises its error
@@ -307,9 +329,11 @@ class _Drain:
         if not prepared:
             self._advance(len(rows))
             return True
+        crashpoint("push.after_claim")
         self._count(operation, "sent", len(prepared))
         try:
             outcomes = self._send(operation, prepared)
+            crashpoint("push.after_send")
         except BatchAbortedError as exc:
             with self._report_lock:
                 self.report.aborted = str(exc)
@@ -318,6 +342,7 @@ class _Drain:
             failed = RowOutcome(RowStatus.FAILED, getattr(exc.error, "status", None), str(exc))
             outcomes = [failed] * len(prepared)
         self._record(prepared, outcomes, request_id)
+        crashpoint("push.after_record")
         self.log.info(
             "push.batch_sent",
             operation=operation,
@@ -396,11 +421,13 @@ class _Drain:
         error: str | None = None,
         http_status: int | None = None,
         request_id: str | None = None,
+        changes: Sequence[Change] | None = None,
     ) -> list[AuditEntry]:
-        try:
-            changes = audited_changes(row)
-        except _UNSENDABLE:
-            changes = [(None, None, None)]  # a payload too broken to list its fields
+        if changes is None:
+            try:
+                changes = audited_changes(row)
+            except _UNSENDABLE:
+                changes = [(None, None, None)]  # a payload too broken to list its fields
         return [
             AuditEntry(
                 account=row.account,
@@ -493,7 +520,10 @@ class _Drain:
                     self._lost(item.row, request_id)
                     continue
                 audit += self._entries(
-                    item.row, "applied", error=outcome.note, http_status=outcome.http_status,
+                    item.row,
+                    "applied",
+                    error=outcome.note,
+                    http_status=outcome.http_status,
                     request_id=request_id,
                 )
                 self._count(item.row.operation, "applied")
@@ -501,6 +531,7 @@ class _Drain:
             for item, outcome in zip(prepared, outcomes, strict=True):
                 if outcome.status is not RowStatus.APPLIED:
                     self._record_failure(conn, item.row, outcome, request_id, now, audit, letters)
+            crashpoint("push.before_audit")
             write_audit(conn, audit)
             write_dead_letters(conn, letters)
 
@@ -520,7 +551,12 @@ class _Drain:
         if outcome.status is RowStatus.FAILED and row.attempts < self.max_attempts:
             retry_at = now + backoff(row.attempts, outcome.retry_after)
             if not finish_sent(
-                conn, row.id, request_id, "FAILED", http_status=status, error=error,
+                conn,
+                row.id,
+                request_id,
+                "FAILED",
+                http_status=status,
+                error=error,
                 next_attempt_at=retry_at,
             ):
                 self._lost(row, request_id)
@@ -552,7 +588,9 @@ class _Drain:
     def _lost(self, row: OutboxRow, request_id: str) -> None:
         # another drain recovered this row meanwhile; it owns the outcome now
         self.log.warning(
-            "push.row_taken_over", outbox_id=row.id, operation=row.operation,
+            "push.row_taken_over",
+            outbox_id=row.id,
+            operation=row.operation,
             request_id=request_id,
         )
 
@@ -576,11 +614,20 @@ class _Drain:
                 if not applied:
                     requeue_sent(conn, row.id, "interrupted push not confirmed by the mirror")
                     self._count(row.operation, "requeued")
+                    audit += self._entries(
+                        row,
+                        "applied",
+                        error="landed before an interrupted push; the rest goes again",
+                        request_id=row.request_id,
+                        changes=_landed(row, current),
+                    )
                     continue
                 finish_leftover_done(conn, row.id)
                 self._agree(conn, row, current)
                 audit += self._entries(
-                    row, "applied", error="confirmed by the mirror after an interrupted push",
+                    row,
+                    "applied",
+                    error="confirmed by the mirror after an interrupted push",
                     request_id=row.request_id,
                 )
                 self._count(row.operation, "applied")
@@ -595,3 +642,20 @@ class _Drain:
         _, agreed = sent_values(row, mirror)
         merge_base(conn, [(row.account, agreed)], run_id=self.run_id)
         set_mirror_status(conn, row.account, operation=row.operation, error=None)
+
+
+def _landed(row: OutboxRow, mirror: MirrorRow | None) -> list[Change]:
+    """Changes of a DND row that the mirror shows although the row as a whole did not land:
+    a multi-step move cut off after its first step (one request per step, so only DND rows
+    land in part)."""
+    if row.operation != "dnd" or mirror is None or not mirror.live:
+        return []
+    try:
+        changes = audited_changes(row)
+    except _UNSENDABLE:
+        return []
+    return [
+        (key, old, new)
+        for key, old, new in changes
+        if key is not None and old != new and bool(mirror.values.get(key)) == new
+    ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from syncd.domain.values import normalise_phone
+from syncd.domain.values import PII_KEYS, normalise_phone
 from syncd.livevox import DndState, apply_dnd_action, plan_dnd_actions
 from syncd.service.push_values import same_value, typed_value
 from syncd.service.push_wire import DndCurrent, DndTarget, UnsendableChangeError, dnd_targets
@@ -209,7 +209,9 @@ def sent_values(row: OutboxRow, mirror: MirrorRow | None) -> tuple[dict[str, Any
     if row.operation != "dnd":
         canonical = row_fields(row)
         typed = {k: typed_value(k, v) for k, v in canonical.items()}
-        return typed, canonical
+        # The base is bookkeeping, not a copy of the contact: PII stays out (profiles cannot
+        # make a PII field jointly owned, so no three-way decision reads it from the base).
+        return typed, {k: v for k, v in canonical.items() if k not in PII_KEYS}
     agreed: dict[str, Any] = {}
     typed_extra: dict[str, Any] = {}
     for target in dnd_targets(row.payload):

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from syncd.crashpoints import crashpoint
 from syncd.livevox import (
     BadRequestError,
     BulkResult,
@@ -103,6 +104,8 @@ class BatchSender:
             for i, outcome in zip(due, results, strict=True):
                 outcomes[i] = outcome  # the last step's outcome, or the first failure
             active = [i for i, o in zip(due, results, strict=True) if o.status is RowStatus.APPLIED]
+            if any(step + 1 < len(steps[i]) for i in active):
+                crashpoint("push.dnd_between_steps")
             step += 1
         return outcomes
 

@@ -52,7 +52,7 @@ from syncd.store.field_columns import FIELDS
 from syncd.store.fields import FieldColumn
 from syncd.store.initial_load import DirectInitialLoad, InitialLoadOutcome, mirror_is_empty
 from syncd.store.raw_sql import BoundedQueuedWriter
-from syncd.store.records import RecordStager
+from syncd.store.records import REDACTED, RecordStager
 from syncd.store.spool import ChunkSpool
 from syncd.store.typed_sql import (
     EXPECTED,
@@ -304,7 +304,11 @@ class _Loader:
         bad_values: bool,
     ) -> LoadResult:
         """The general path: COPY into staging, then set-based casts, diff and upserts."""
-        stager = RecordStager(names, account_index=names.index("account"))
+        stager = RecordStager(
+            names,
+            account_index=names.index("account"),
+            pii_indexes=[i for i, c in enumerate(stage_columns) if c.field and c.field.is_pii],
+        )
         with self._timed("copy"):
             self._copy(stage_columns, stager, chunks)
         updated = restored = tombstoned = 0
@@ -504,8 +508,12 @@ class _Loader:
             )
         if bad:
             # Raw text rebuilt from the staged fields: CSV quoting where a value needs it.
+            # PII (SSN, date of birth) is masked: rejected rows are read by operators.
+            pii = {f.column for f in self.fields if f.is_pii}
             parts = [
-                f"COALESCE(CASE WHEN s.{_q(n)} ~ '[\",\\r\\n]' OR s.{_q(n)} = '' "
+                f"CASE WHEN s.{_q(n)} IS NULL THEN '' ELSE '{REDACTED}' END"
+                if n in pii
+                else f"COALESCE(CASE WHEN s.{_q(n)} ~ '[\",\\r\\n]' OR s.{_q(n)} = '' "
                 f"THEN '\"' || replace(s.{_q(n)}, '\"', '\"\"') || '\"' "
                 f"ELSE s.{_q(n)} END, '')"
                 for n in names

@@ -36,7 +36,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
+
+REDACTED = "***"
+"""What a rejected row's raw text shows instead of a PII value (SSN, date of birth)."""
+# A misaligned row's fields cannot be trusted to be where the header says: mask every
+# SSN-shaped (nine digits, dashes optional) and date-shaped token instead.
+_SSN_SHAPE = re.compile(r"(?<!\d)\d{3}-?\d{2}-?\d{4}(?!\d)")
+_DATE_SHAPE = re.compile(r"(?<!\d)(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})(?!\d)")
 
 MAX_ACCOUNT_LENGTH = 255
 """Longest account the mirror accepts (characters); longer ones are rejected rows."""
@@ -63,6 +72,11 @@ def count_fields(record: bytes) -> int:
     # Splitting on quotes alternates outside/inside segments (a doubled quote leaves an empty
     # inside segment), so commas in the even segments are delimiters.
     return sum(seg.count(b",") for seg in record.split(b'"')[::2]) + 1
+
+
+def mask_shapes(text: str) -> str:
+    """Every SSN-shaped and date-shaped token of `text` replaced by `REDACTED`."""
+    return _DATE_SHAPE.sub(REDACTED, _SSN_SHAPE.sub(REDACTED, text))
 
 
 class DirectStagingAborted(Exception):
@@ -93,6 +107,7 @@ class RecordStager:
         first_line: int = 2,
         *,
         direct_run_id: int | None = None,
+        pii_indexes: Sequence[int] = (),
     ) -> None:
         if not columns:
             raise ValueError("an export needs at least one column")
@@ -109,6 +124,7 @@ class RecordStager:
         self._pending_line = 0
         self._pending_quotes = 0
         self._run_id = direct_run_id
+        self._pii = tuple(pii_indexes)
 
     # -- streaming -------------------------------------------------------------------------
 
@@ -261,9 +277,8 @@ class RecordStager:
         fields = [b""] * self.ncols
         if account:
             fields[self.account_index] = _quote(account.encode())
-        out.append(
-            b"%d,,%b,%b,%b\n" % (line, _quote(reason), _quote(text.encode()), b",".join(fields))
-        )
+        shown = self._redacted(text).encode()
+        out.append(b"%d,,%b,%b,%b\n" % (line, _quote(reason), _quote(shown), b",".join(fields)))
         for offset, physical in enumerate(raw.split(b"\n")[1:], start=1):
             self._protect(physical, line + offset, out)
 
@@ -286,6 +301,27 @@ class RecordStager:
         fields = [b""] * self.ncols
         fields[self.account_index] = _quote(account.encode())
         out.append(b'%d,,"",,%b\n' % (line, b",".join(fields)))
+
+    def _redacted(self, text: str) -> str:
+        """The raw text with PII masked: by position when the row parses to the header's
+        field count, else every SSN- or date-shaped token."""
+        if not self._pii:
+            return text
+        try:
+            rows = list(csv.reader(io.StringIO(text.replace("\r\n", "\n"), newline="")))
+        except csv.Error:
+            rows = []
+        if len(rows) == 1 and len(rows[0]) == self.ncols:
+            row = rows[0]
+            if not any(row[index] for index in self._pii):
+                return text  # nothing to mask: keep the line exactly as it came
+            for index in self._pii:
+                if row[index]:
+                    row[index] = REDACTED
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="").writerow(row)
+            return buffer.getvalue()
+        return mask_shapes(text)
 
     def _account_of(self, text: str) -> str | None:
         """The account field of a malformed record, when it has one at the usual position."""

@@ -174,6 +174,12 @@ _HUGE_ACCOUNT = "A" * MEGABYTE
 _NUL = _replace(_bad("X-NUL", firstName="Nul"), b"Nul", b"N\x00ul")
 _UTF8 = _replace(_bad("X-UTF8", firstName="Utf"), b"Utf", b"U\xfft\xc3f")
 _WIDTH = len(COLUMNS)
+# A misaligned row's raw text has every date- or SSN-shaped token masked (it may be PII).
+_OLD_DATE = lv_datetime(OLD)[:10]
+
+
+def _masked(data: bytes) -> str:
+    return data.decode().replace(_OLD_DATE, "***")
 
 CSV_CASES: tuple[CsvCase, ...] = (
     CsvCase(
@@ -181,7 +187,7 @@ CSV_CASES: tuple[CsvCase, ...] = (
         "a value opens a quote that never closes, in the export's last row",
         (_OPEN,),
         # Everything after the open quote is its value, the CR of the last CRLF included.
-        (Rejection(0, "unterminated quoted field", raw=_OPEN.decode() + "\r"),),
+        (Rejection(0, "unterminated quoted field", raw=_masked(_OPEN) + "\r"),),
         at_end=True,
     ),
     CsvCase(
@@ -207,7 +213,13 @@ CSV_CASES: tuple[CsvCase, ...] = (
         "CSV: too many columns",
         "a row with two values more than the header",
         (_bad("X-MORE") + b",extra,values",),
-        (Rejection(0, f"wrong column count: expected {_WIDTH}, got {_WIDTH + 2}"),),
+        (
+            Rejection(
+                0,
+                f"wrong column count: expected {_WIDTH}, got {_WIDTH + 2}",
+                raw=_masked(_bad("X-MORE") + b",extra,values"),
+            ),
+        ),
     ),
     CsvCase(
         "CSV: invalid UTF-8",
@@ -301,9 +313,15 @@ CSV_CASES: tuple[CsvCase, ...] = (
     ),
     CsvCase(
         "CSV: bad PII value",
-        "an impossible date of birth: rejected without quoting the value",
+        "an impossible date of birth: rejected without quoting the value, masked in the raw text",
         (_bad("X-DOB", dateOfBirth="31/12/1980"),),
-        (Rejection(0, "dateOfBirth: not a date MM/DD/YYYY"),),
+        (
+            Rejection(
+                0,
+                "dateOfBirth: not a date MM/DD/YYYY",
+                raw=_bad("X-DOB", dateOfBirth="***").decode(),
+            ),
+        ),
     ),
     CsvCase(
         "CSV: unknown header",

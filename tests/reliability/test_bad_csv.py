@@ -28,6 +28,7 @@ from syncd.livevox import ClientConfig, ExportTruncatedError, LiveVoxClient
 from syncd.service.pull import PullConfig, PullOutcome, PullService
 from syncd.store.engine import create_engine_for
 from syncd.store.migrate import upgrade
+from syncd.store.records import mask_shapes
 from syncd.store.watermarks import CONTACTS_WATERMARK
 from tests.conftest import FreshDatabase
 from tests.reliability.corpus import (
@@ -328,8 +329,9 @@ def test_an_unterminated_quote_mid_export_swallows_the_rows_after_it(
         )
         assert line == 2 + len(head)
         assert reason == "unterminated quoted field"
-        assert raw.startswith(MIDFILE_QUOTE.decode())
-        assert all(t.decode() in raw for t in tail)  # the swallowed rows are in its text
+        # Misaligned: date- and SSN-shaped tokens are masked (they may be PII).
+        assert raw.startswith(mask_shapes(MIDFILE_QUOTE.decode()))
+        assert all(mask_shapes(t.decode()) in raw for t in tail)  # the swallowed rows' text
         loaded = {a for (a,) in fetch(engine, "SELECT account FROM livevox.contacts")}
         assert {r.account for r in EXPORT_HEAD} <= loaded
         assert not {r.account for r in EXPORT_TAIL if r.account.startswith("N-")} & loaded

@@ -46,3 +46,10 @@ def test_most_restrictive_without_direction_is_refused() -> None:
             {"rule": [{"fields": ["city"], "ownership": "both", "policy": "most_restrictive"}]},
             KEYS,
         )
+
+
+@pytest.mark.parametrize("pattern", ["ssn", "dateOfBirth", "*"])
+def test_pii_cannot_be_owned_by_both_sides(pattern: str) -> None:
+    """A jointly owned field needs its last agreed value in syncd.base, which keeps no PII."""
+    with pytest.raises(ProfileError, match="cannot be owned by both sides"):
+        build_rules({"rule": [{"fields": [pattern], "ownership": "both"}]}, KEYS)

@@ -176,3 +176,15 @@ def test_pii_quoted_back_in_an_error_is_masked() -> None:
         "person.ssn: '***' refused; person.dateOfBirth: got *** (***); city 'Paris' fine"
     )
     assert scrub_pii(None, payload) is None
+
+
+def test_the_base_takes_no_pii_from_a_sent_update() -> None:
+    """The mirror takes every sent value; `base.agreed` never an SSN or a date of birth."""
+    row = _row(
+        "update",
+        {"fields": {"firstName": "Ann", "ssn": "123-45-6789", "dateOfBirth": "1980-01-02"}},
+        None,
+    )
+    typed, agreed = sent_values(row, None)
+    assert {"firstName", "ssn", "dateOfBirth"} <= typed.keys()
+    assert agreed == {"firstName": "Ann"}
