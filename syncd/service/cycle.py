@@ -143,6 +143,7 @@ def run_cycle(
         run_id = runs.start(kind, requested_by=request.requested_by)
         log = _log.bind(run_id=run_id, kind=request.kind.value, dry_run=request.dry_run)
         cycle = _Cycle(deps, request, run_id, lock, stop or threading.Event(), log, progress)
+        _close_abandoned_runs(runs, run_id, cycle, log)
         try:
             status = cycle.run()
         except Exception as exc:
@@ -158,6 +159,21 @@ def run_cycle(
         runs.finish(run_id, status.value, counts=cycle.counts, messages=cycle.messages or None)
         log.info("cycle.completed", status=status.value, **cycle.counts)
         return CycleResult(status, run_id, cycle.counts, cycle.messages)
+
+
+def _close_abandoned_runs(runs: RunRepository, run_id: int, cycle: _Cycle, log: Any) -> None:
+    """Earlier cycles still `running` died with their process (kill -9, a lost database
+    connection at their last write): with the cycle lock held, none can be alive. Without
+    this, `syncd status` and `/status` would show them running for ever."""
+    abandoned = runs.abandon_running(
+        "sync_%",
+        except_id=run_id,
+        note=f"abandoned: its process stopped before recording the end (found by run {run_id})",
+    )
+    if abandoned:
+        log.warning("cycle.abandoned_runs_closed", runs=abandoned)
+        cycle.counts["abandoned_runs_closed"] = len(abandoned)
+        cycle.messages.append(f"closed abandoned runs {', '.join(map(str, abandoned))}")
 
 
 class _Cycle:

@@ -75,6 +75,26 @@ class RunRepository:
         with self.engine.begin() as own:
             own.execute(statement)
 
+    def abandon_running(self, kind_pattern: str, *, except_id: int, note: str) -> list[int]:
+        """Mark `running` runs whose kind matches (SQL LIKE) failed with `note`; their ids.
+
+        Only for a caller that knows no such run can still be alive — a cycle holding the
+        cycle lock, for the cycles: a run left `running` then belongs to a process that was
+        killed, or whose last write to its run row failed.
+        """
+        with self.engine.begin() as conn:
+            ids = conn.execute(
+                sa.update(runs)
+                .where(
+                    runs.c.status == "running",
+                    runs.c.kind.like(kind_pattern),
+                    runs.c.id != except_id,
+                )
+                .values(status="failed", finished_at=sa.func.clock_timestamp(), error=note)
+                .returning(runs.c.id)
+            ).scalars()
+            return sorted(int(i) for i in ids)
+
     def get(self, run_id: int) -> Run:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).one()
