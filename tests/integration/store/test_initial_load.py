@@ -349,8 +349,15 @@ def _fallback_reasons(logs: list[Mapping[str, Any]]) -> list[str]:
         (contact("S-3", balance="NaN"), "balance: not a decimal", "SpecialValueFound"),
         (contact("S-4", balance="-Infinity"), "balance: not a decimal", "SpecialValueFound"),
         (contact("S-5", dueDate="2024-13-01"), "dueDate: not a date", "database"),
+        # COPY would end the data at a line `\.` inside a quoted value: never sent to it.
+        (
+            contact("S-6", address1="a\n\\.\nb"),
+            "quoted value contains a line starting with",
+            "DirectStagingAborted",
+        ),
+        (contact("S-7", firstName="Bad\x00Nul"), "NUL byte in row", "database"),
     ],
-    ids=["epoch-ms", "today", "epoch", "nan", "infinity", "bad-iso-date"],
+    ids=["epoch-ms", "today", "epoch", "nan", "infinity", "bad-iso-date", "end-marker", "nul"],
 )
 def test_values_the_input_functions_treat_differently_go_the_general_way(
     engine: Engine, odd_row: dict[str, str | None], rejected: str | None, reason: str
@@ -428,5 +435,42 @@ def test_a_malformed_row_sends_the_initial_load_down_the_general_path(engine: En
         result = load_export(
             conn, list(ALL_KEYS), chunked(raw, 113), run_id=run_id, mode="incremental"
         )
-    assert _fallback_reasons(logs) == ["DirectStagingAborted"]
+    # COPY itself refuses the row's field count; the staging path rejects it alone.
+    assert _fallback_reasons(logs) == ["database"]
     assert (result.inserted, result.rejected) == (39, 1)
+
+
+def _index_oids(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT c.relname, c.oid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = 'livevox.contacts'::regclass"
+            )
+        ).all()
+    return {name: int(oid) for name, oid in rows}
+
+
+def test_partial_indexes_of_columns_empty_in_the_sample_are_kept_and_maintained(
+    engine: Engine,
+) -> None:
+    """phone5 is empty in the first chunk: its index stays and takes the late row's number."""
+    rows = [contact(f"P-{i:04d}", phone1=f"555{i:07d}") for i in range(300)]
+    rows.append(contact("P-LATE", phone5="5559990005"))
+    before = _index_oids(engine)
+    run_id = RunRepository(engine).start("test_partial")
+    with engine.begin() as conn:
+        load_export(
+            conn, list(ALL_KEYS), chunked(body(rows), 64 * 1024), run_id=run_id, mode="full"
+        )
+    after = _index_oids(engine)
+    assert after["ix_contacts_phone5"] == before["ix_contacts_phone5"]  # kept
+    assert after["ix_contacts_phone1"] != before["ix_contacts_phone1"]  # dropped, rebuilt
+    assert set(after) == set(before)
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        found = conn.execute(
+            sa.text("SELECT account, ordinal FROM livevox.contact_phones WHERE phone = :p"),
+            {"p": "5559990005"},
+        ).all()
+    assert [tuple(r) for r in found] == [("P-LATE", 5)]
