@@ -47,6 +47,10 @@ REDACTED = "***"
 _SSN_SHAPE = re.compile(r"(?<!\d)\d{3}-?\d{2}-?\d{4}(?!\d)")
 _DATE_SHAPE = re.compile(r"(?<!\d)(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})(?!\d)")
 
+# Stray quotes inside the lines another stray quote swallowed are read again up to this depth;
+# deeper, the whole swallowed record is rejected (its lines' accounts still protected).
+_MAX_RECOVERY = 8
+
 MAX_ACCOUNT_LENGTH = 255
 """Longest account the mirror accepts (characters); longer ones are rejected rows."""
 
@@ -125,6 +129,7 @@ class RecordStager:
         self._pending_quotes = 0
         self._run_id = direct_run_id
         self._pii = tuple(pii_indexes)
+        self._recovery_depth = 0
 
     # -- streaming -------------------------------------------------------------------------
 
@@ -134,6 +139,11 @@ class RecordStager:
         out: list[bytes] = []
         line = self._next_line
         self._next_line += len(pieces)
+        self._process(pieces, line, out)
+        return b"".join(out)
+
+    def _process(self, pieces: list[bytes], line: int, out: list[bytes]) -> None:
+        """Stage whole physical lines (`pieces`, the first being line number `line`)."""
         commas = self.ncols - 1
         salt = self.salt
         blake2b = hashlib.blake2b
@@ -169,7 +179,6 @@ class RecordStager:
             else:
                 self._check_account(piece.split(b",", account_end)[account_index], line + offset)
                 append(b"%d,%d,%b\n" % (row_hash, run_id, piece))
-        return b"".join(out)
 
     def finish(self) -> bytes:
         """Flush the last record (a final line without a newline, or an open quote)."""
@@ -178,12 +187,17 @@ class RecordStager:
         if self._pending is not None:
             if tail:
                 self._pending.append(tail)
-            raw = b"\n".join(self._pending)
-            self._pending = None
-            self.records += 1
-            self._reject(raw, self._pending_line, b"unterminated quoted field", out)
         elif tail:
             self._slow_path(tail, self._next_line, out)
+        while self._pending is not None:
+            # An open quote at the end of the data: nothing closes it any more.
+            pieces, line = self._pending, self._pending_line
+            self._pending = None
+            if self._recoverable(pieces):
+                self._recover(pieces, line, out)  # may open another quote: loop
+                continue
+            self.records += 1
+            self._reject(b"\n".join(pieces), line, b"unterminated quoted field", out)
         return b"".join(out)
 
     def stage(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -216,12 +230,35 @@ class RecordStager:
         assert self._pending is not None
         self._pending.append(piece)
         if piece.count(b'"') & 1:
-            record = b"\n".join(self._pending)
+            pieces, line = self._pending, self._pending_line
+            record = b"\n".join(pieces)
             self._pending = None
             if record[-1:] == b"\r":
                 record = record[:-1]
+            if self._recoverable(pieces) and count_fields(record) > self.ncols:
+                # The quote that closed it was the next stray one: it swallowed whole rows.
+                self._recover(pieces, line, out)
+                return
             self.records += 1
-            self._check_and_emit(record, self._pending_line, out)
+            self._check_and_emit(record, line, out)
+
+    def _recoverable(self, pieces: list[bytes]) -> bool:
+        return (
+            self._run_id is None and len(pieces) > 1 and self._recovery_depth < _MAX_RECOVERY
+        )
+
+    def _recover(self, pieces: list[bytes], line: int, out: list[bytes]) -> None:
+        """An open quote swallowed the lines after it: reject its own line only and read the
+        others again as rows, so one stray quote does not cost the rows that follow it (they
+        would neither load nor, on a full reconcile, stay protected from a tombstone)."""
+        self.records += 1
+        first = pieces[0][:-1] if pieces[0][-1:] == b"\r" else pieces[0]
+        self._reject(first, line, b"unterminated quoted field", out)
+        self._recovery_depth += 1
+        try:
+            self._process(pieces[1:], line + 1, out)
+        finally:
+            self._recovery_depth -= 1
 
     def _check_and_emit(self, record: bytes, line: int, out: list[bytes]) -> None:
         if self._run_id is not None:

@@ -72,21 +72,25 @@ def test_bytes_postgres_cannot_take_are_rejected_not_passed_on() -> None:
     assert stager.rejected == 3
 
 
-def test_an_unterminated_quote_at_the_end_is_rejected() -> None:
+def test_an_unterminated_quote_at_the_end_is_rejected_alone() -> None:
     stager, rows = stage(b'A1,a,1\r\nA2,"never closed,2\r\nmore')
-    assert rows[-2][2] == "unterminated quoted field"
-    assert rows[-2][0] == "3"
-    assert stager.records == 2 and stager.rejected == 1
-    # The swallowed line's first field is staged as a protected account, not a rejection.
-    assert rows[-1][:5] == ["4", "", "", "", "more"]
+    assert rows[1][:3] == ["3", "", "unterminated quoted field"]
+    assert rows[1][3] == 'A2,"never closed,2'  # its own line only
+    # The line it swallowed is read again as a row of its own (here: a malformed one).
+    assert rows[2][:3] == ["4", "", "wrong column count: expected 3, got 1"]
+    assert stager.records == 3 and stager.rejected == 2
 
 
-def test_lines_an_open_quote_swallowed_protect_their_accounts_only() -> None:
-    data = b'A1,"open,1\r\nA2,b,2\r\nA3,c,3\r\n"A4,"quoted prefix",4\r\n'
+def test_rows_a_stray_quote_swallowed_are_read_again() -> None:
+    data = b'A1,"open,1\r\nA2,b,2\r\nA3,c,3\r\n"A4,"quoted prefix",4\r\nA5,e,5\r\n'
     stager, rows = stage(data)
-    protected = [r[4] for r in rows if r[2] == "" and r[1] == ""]
-    assert protected == ["A2", "A3"]  # a line with a quote before the account is skipped
-    assert stager.rejected == 1
+    by_line = {r[0]: r for r in rows}
+    assert by_line["2"][2] == "unterminated quoted field" and by_line["2"][3] == 'A1,"open,1'
+    assert [by_line[n][4] for n in ("3", "4", "6")] == ["A2", "A3", "A5"]
+    assert all(by_line[n][2] == "" and by_line[n][1] for n in ("3", "4", "6"))  # staged rows
+    # Line 5 opens a quote that the end of the data never closes: rejected on its own.
+    assert by_line["5"][2] == "unterminated quoted field"
+    assert stager.records == 5 and stager.rejected == 2
 
 
 def test_blank_lines_are_not_records() -> None:
