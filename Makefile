@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SYNCD_TEST_DATABASE_URL ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo postgresql://postgres@127.0.0.1:5432/postgres)
 export SYNCD_TEST_DATABASE_URL
 
-.PHONY: install demo emulator test test-fast lint typecheck bench clean
+.PHONY: install demo emulator test test-fast reliability lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,8 +33,13 @@ test: $(STAMP) lint typecheck
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -x -m "not slow"
 
+## The reliability suite alone (part of `make test` too), then docs/reliability.md from it.
+reliability: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider -m reliability
+	$(BIN)/python scripts/reliability_report.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check syncd tests bench
+	$(BIN)/ruff check syncd tests bench scripts
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
