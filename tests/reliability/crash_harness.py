@@ -13,9 +13,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,15 +22,9 @@ from sqlalchemy.engine import Engine
 
 from syncd.domain.merge import Ownership
 from syncd.domain.values import audit_text, to_canonical
-from syncd.emulator.app import create_app
-from syncd.emulator.config import EmulatorConfig
-from syncd.emulator.server import ServerThread
 from syncd.service.sor import load_rules
 from syncd.store.field_columns import FIELDS
 from tests.reliability.harness import (
-    LV_PASSWORD,
-    LV_TOKEN,
-    LV_USER,
     REPO,
     DaemonProcess,
     Emulator,
@@ -82,26 +75,6 @@ def livevox(emulator: Emulator) -> dict[str, dict[str, Any]]:
 
 
 # --- the emulator ----------------------------------------------------------------------------
-
-
-@contextmanager
-def crash_emulator(contacts: int, seed: int) -> Iterator[Emulator]:
-    """`harness.served_emulator`, with the daily-DND rollover half a day away: the workload
-    holds daily blocks that a rollover during the test would clear."""
-    config = EmulatorConfig(
-        contacts=contacts,
-        seed=seed,
-        access_token=LV_TOKEN,
-        users={LV_USER: (LV_PASSWORD, "Sysadmin")},
-        day_boundary_hour=(datetime.now(UTC).hour + 12) % 24,
-    )
-    app = create_app(config)
-    with ServerThread(app) as server:
-        emulator = Emulator(app, server)
-        try:
-            yield emulator
-        finally:
-            emulator.close()
 
 
 # --- the daemon ------------------------------------------------------------------------------

@@ -48,7 +48,6 @@ from tests.reliability.crash_harness import (
     SOR_OWNED,
     audit_disagreements,
     canon,
-    crash_emulator,
     livevox,
     outbox_states,
     table,
@@ -72,6 +71,7 @@ from tests.reliability.harness import (
     restrictions,
     restrictions_lifted,
     running_daemon,
+    served_emulator,
 )
 from tests.reliability.results import Outcome, record
 
@@ -155,7 +155,7 @@ def book(fresh_db: FreshDatabase) -> Iterator[Book]:
     """An agreed book; four contacts hold a daily DND on phone 1 (for the two-step move)."""
     engine = migrated(fresh_db.url)
     try:
-        with crash_emulator(CONTACTS, BOOK_SEED) as emu:
+        with served_emulator(CONTACTS, BOOK_SEED) as emu:
             for account in two_step_accounts(emu):
                 emu.agent_edit(account, {"phone1BlockDaily": True})
             agree(engine, fresh_db.url, emu)
