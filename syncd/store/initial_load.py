@@ -127,6 +127,7 @@ class DirectInitialLoad:
         self.run_id = run_id
         self.columns = list(columns)
         self.fields = list(fields)
+        self._has_modify_date = any(f.column == "modify_date" for f in self.fields)
         self.options = options
         self.timed = timed
         self.records = 0
@@ -166,7 +167,7 @@ class DirectInitialLoad:
 
     def _max_modify_date(self) -> datetime | None:
         """The watermark candidate: every row was stored, so the typed column says it."""
-        if not any(f.column == "modify_date" for f in self.fields):
+        if not self._has_modify_date:
             return None
         (value,) = fetch_one(self.conn, "SELECT max(modify_date) FROM livevox.contacts")
         return value if isinstance(value, datetime) else None
@@ -198,11 +199,7 @@ class DirectInitialLoad:
         self.records = stager.records
 
     def _insert_history(self) -> None:
-        valid_from = (
-            "COALESCE(modify_date, now())"
-            if any(f.column == "modify_date" for f in self.fields)
-            else "now()"
-        )
+        valid_from = "COALESCE(modify_date, now())" if self._has_modify_date else "now()"
         execute(
             self.conn,
             "INSERT INTO livevox.contact_history (account, operation, valid_from, row_hash, "

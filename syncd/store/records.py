@@ -243,9 +243,7 @@ class RecordStager:
             self._check_and_emit(record, line, out)
 
     def _recoverable(self, pieces: list[bytes]) -> bool:
-        return (
-            self._run_id is None and len(pieces) > 1 and self._recovery_depth < _MAX_RECOVERY
-        )
+        return self._run_id is None and len(pieces) > 1 and self._recovery_depth < _MAX_RECOVERY
 
     def _recover(self, pieces: list[bytes], line: int, out: list[bytes]) -> None:
         """An open quote swallowed the lines after it: reject its own line only and read the
@@ -282,11 +280,20 @@ class RecordStager:
         out.append(b"%d,%d,%b\n" % (record_hash(record, self.salt), run_id, record))
 
     def _account_bytes(self, record: bytes) -> bytes:
-        """The account field of a well-formed record; parsed as CSV only if quotes precede it."""
-        pieces = record.split(b",", self.account_index + 1)
-        if not any(b'"' in piece for piece in pieces[: self.account_index + 1]):
-            return pieces[self.account_index]
+        """The account field of a record; parsed as CSV only if quotes precede it."""
+        plain = self._unquoted_account(record)
+        if plain is not None:
+            return plain
         return (self._account_of(record.decode("utf-8", errors="replace")) or "").encode()
+
+    def _unquoted_account(self, line: bytes) -> bytes | None:
+        """The account field when no quote comes before its end (None: CSV must decide)."""
+        pieces = line.split(b",", self.account_index + 1)
+        if len(pieces) <= self.account_index or any(
+            b'"' in piece for piece in pieces[: self.account_index + 1]
+        ):
+            return None
+        return pieces[self.account_index]
 
     def _check_account(self, account: bytes, line: int) -> None:
         """Direct mode: an over-long account is a rejected row (an empty one fails NOT NULL)."""
@@ -336,12 +343,10 @@ class RecordStager:
         `reject` (not a rejection, not a candidate) so a full reconcile does not tombstone
         it. A line that really was part of a quoted value protects nothing that exists.
         """
-        pieces = physical.replace(b"\x00", b"").rstrip(b"\r").split(b",", self.account_index + 1)
-        if len(pieces) <= self.account_index or any(
-            b'"' in piece for piece in pieces[: self.account_index + 1]
-        ):
+        plain = self._unquoted_account(physical.replace(b"\x00", b"").rstrip(b"\r"))
+        if plain is None:
             return
-        account = pieces[self.account_index].decode("utf-8", errors="replace").strip()
+        account = plain.decode("utf-8", errors="replace").strip()
         if not account:
             return
         fields = [b""] * self.ncols
