@@ -21,6 +21,7 @@ emulator or client:
 
     .venv/bin/python bench/pull.py --source file --contacts 100000 1000000
     .venv/bin/python bench/pull.py --source file --contacts 100000 --repeat 5
+    .venv/bin/python bench/pull.py --source file --contacts 1000000 --repeat 3 --exports /tmp/x
     .venv/bin/python bench/pull.py --source emulator --contacts 100000 1000000
 
 The database server is `SYNCD_TEST_DATABASE_URL` (or `SYNCD_DATABASE_URL`); without either,
@@ -342,8 +343,11 @@ def run_one(n: int, source: str, workdir: Path) -> dict[str, Any]:
                 figures.update(pull_from_emulator(engine, base, (export, changed), n))
                 engine.dispose()
         else:
-            write_export(export, n)
-            write_export(changed, n, changed_every=100)
+            # Generating 1M rows takes minutes; with --exports the files are kept and reused.
+            if not export.exists():
+                write_export(export, n)
+            if not changed.exists():
+                write_export(changed, n, changed_every=100)
         with fresh_database(server) as db:
             figures["copy_s"] = raw_copy_seconds(db, export)
         with fresh_database(server) as db:
@@ -367,6 +371,11 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--source", choices=("file", "emulator"), default="file")
     parser.add_argument("--repeat", type=int, default=1, help="runs per size (median line)")
+    parser.add_argument(
+        "--exports",
+        type=Path,
+        help="file source: keep the generated exports in this directory and reuse them",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -386,7 +395,7 @@ def main() -> None:
     for n in args.contacts:
         ratios: list[tuple[float, float]] = []
         for _ in range(args.repeat):
-            r = _run_size(n, args.source)
+            r = _run_size(n, args.source, args.exports)
             ratios.append(_print_row(n, r))
         if args.repeat > 1:
             load_ratios, reload_ratios = zip(*ratios, strict=True)
@@ -399,11 +408,22 @@ def main() -> None:
             )
 
 
-def _run_size(n: int, source: str) -> dict[str, Any]:
+def _run_size(n: int, source: str, exports: Path | None = None) -> dict[str, Any]:
     """One size in a fresh process (so peak RSS is per size); its figures."""
     with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
+        workdir = exports if exports is not None and source == "file" else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), "--source", source, "--workdir", tmp],
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(n),
+                "--source",
+                source,
+                "--workdir",
+                str(workdir),
+            ],
             check=False,
             capture_output=True,
             text=True,

@@ -146,8 +146,9 @@ class DirectInitialLoad:
                 return None
             chunks, empty = _sample_empty_columns(chunks, self.fields)
             rebuild = self._drop_indexes(keep_partial_on=empty) if locked else []
+            freeze = locked and self._truncate_for_freeze()
             with self.timed("copy"):
-                self._copy(chunks)
+                self._copy(chunks, freeze=freeze)
             if self.options.history_on_insert:
                 self._insert_history()
             if rebuild:
@@ -161,6 +162,14 @@ class DirectInitialLoad:
             # The message may quote a value (a date of birth, say): log only its class.
             self.bad_values = isinstance(exc, psycopg.errors.DataError)
             self._give_up("database", sqlstate=exc.sqlstate)
+            return None
+        except (
+            psycopg.errors.InvalidTransactionState,
+            psycopg.errors.ObjectNotInPrerequisiteState,
+        ) as exc:
+            # COPY FREEZE refused after all (`_truncate_for_freeze` checks what it can): the
+            # staging path loads the same bytes, only slower.
+            self._give_up("freeze refused", sqlstate=exc.sqlstate)
             return None
         execute(self.conn, "RELEASE SAVEPOINT syncd_initial")
         return InitialLoadOutcome(self.records, max_modify_date)
@@ -177,13 +186,42 @@ class DirectInitialLoad:
         execute(self.conn, "RELEASE SAVEPOINT syncd_initial")
         self.log.info("loader.initial_fallback", reason=reason, **context)
 
-    def _copy(self, chunks: Iterable[bytes]) -> None:
+    def _truncate_for_freeze(self) -> bool:
+        """Truncate the (empty) contact table so the COPY may write its rows frozen.
+
+        Why: rows COPYed `FREEZE` are written frozen and their pages marked all-visible.
+        Otherwise the first readers set a hint bit on every row (rewriting every page), the
+        first vacuum rewrites the whole table again to freeze it, and until then the covering
+        primary key cannot answer the next load's hash join by an index-only scan.
+
+        Postgres allows FREEZE only on a table truncated in the same subtransaction, under
+        READ COMMITTED (no older snapshot). A table another one references cannot be
+        truncated: then the load goes on without FREEZE.
+        """
+        (isolation,) = fetch_one(self.conn, "SHOW transaction_isolation")
+        if isolation != "read committed":
+            return False
+        execute(self.conn, "SAVEPOINT syncd_truncate")
+        try:
+            execute(self.conn, f"TRUNCATE {', '.join(MIRROR_TABLES)}")
+        except psycopg.errors.FeatureNotSupported:
+            execute(self.conn, "ROLLBACK TO SAVEPOINT syncd_truncate")
+            execute(self.conn, "RELEASE SAVEPOINT syncd_truncate")
+            self.log.info("loader.freeze_skipped", reason="mirror table referenced")
+            return False
+        # Released, the truncation belongs to syncd_initial's subtransaction, as the COPY.
+        execute(self.conn, "RELEASE SAVEPOINT syncd_truncate")
+        return True
+
+    def _copy(self, chunks: Iterable[bytes], *, freeze: bool) -> None:
         names = [f.column for f in self.fields]
         statement = pgsql.SQL(
-            "COPY livevox.contacts (row_hash, run_id, {}) FROM STDIN (FORMAT csv, FORCE_NULL ({}))"
+            "COPY livevox.contacts (row_hash, run_id, {}) FROM STDIN "
+            "(FORMAT csv, FORCE_NULL ({}){})"
         ).format(
             pgsql.SQL(", ").join(pgsql.Identifier(n) for n in names),
             pgsql.SQL(", ").join(pgsql.Identifier(n) for n in names),
+            pgsql.SQL(", FREEZE" if freeze else ""),
         )
         stager = RecordStager(
             self.columns, account_index=self.columns.index("account"), direct_run_id=self.run_id

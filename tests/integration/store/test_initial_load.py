@@ -474,3 +474,66 @@ def test_partial_indexes_of_columns_empty_in_the_sample_are_kept_and_maintained(
             {"p": "5559990005"},
         ).all()
     assert [tuple(r) for r in found] == [("P-LATE", 5)]
+
+
+def _visibility(engine: Engine) -> tuple[int, int]:
+    """(pages, all-visible pages) of the contact table, as a fresh ANALYZE counts them."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE livevox.contacts")
+        pages, visible = conn.execute(
+            sa.text(
+                "SELECT relpages, relallvisible FROM pg_class "
+                "WHERE oid = 'livevox.contacts'::regclass"
+            )
+        ).one()
+    return int(pages), int(visible)
+
+
+def _many(n: int) -> list[dict[str, str | None]]:
+    return [contact(f"F-{i:05d}", firstName="Fay", phone1=f"555{i:07d}") for i in range(n)]
+
+
+def test_the_initial_load_writes_its_rows_frozen_and_all_visible(engine: Engine) -> None:
+    """No later hint-bit or freeze rewrite of the whole mirror; index-only scans at once."""
+    _, summary = _load(engine, _many(3000), mode="full")
+    assert _took_initial_path(summary)
+    pages, visible = _visibility(engine)
+    assert pages > 10 and visible == pages
+
+    # An ordinary later load leaves the rows it changed not all-visible: the check can fail.
+    _load(engine, [contact("F-00001", firstName="Faye")])
+    pages, visible = _visibility(engine)
+    assert visible < pages
+
+
+def test_a_referenced_mirror_table_is_loaded_without_freeze(
+    engine: Engine, fresh_db: FreshDatabase
+) -> None:
+    """A foreign key to the contact table forbids TRUNCATE: the load goes on, unfrozen."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE public.notes (account text REFERENCES livevox.contacts (account))"
+        )
+    run_id = RunRepository(engine).start("test_referenced")
+    with capture_logs() as logs, engine.begin() as conn:
+        result = load_export(
+            conn, list(ALL_KEYS), chunked(body(_many(3000))), run_id=run_id, mode="full"
+        )
+    (summary,) = [e for e in logs if e["event"] == _LOADED]
+    assert _took_initial_path(summary) and result.inserted == 3000
+    assert "loader.freeze_skipped" in [e["event"] for e in logs]
+    pages, visible = _visibility(engine)
+    assert visible < pages
+
+
+def test_a_repeatable_read_load_takes_the_initial_path_without_freeze(engine: Engine) -> None:
+    run_id = RunRepository(engine).start("test_rr")
+    with capture_logs() as logs, engine.begin() as conn:
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        result = load_export(
+            conn, list(ALL_KEYS), chunked(body(_many(3000))), run_id=run_id, mode="full"
+        )
+    (summary,) = [e for e in logs if e["event"] == _LOADED]
+    assert _took_initial_path(summary) and result.inserted == 3000
+    pages, visible = _visibility(engine)
+    assert visible < pages
