@@ -99,6 +99,8 @@ OPERATION_ORDER: tuple[str, ...] = ("create", "update", "deactivate", "dnd", "de
 BACKOFF_BASE = timedelta(seconds=30)
 """Wait after a row's first transient failure; doubles with each further attempt."""
 BACKOFF_MAX = timedelta(hours=1)
+RATE_LIMIT_FLOOR = timedelta(seconds=1)
+"""Shortest wait after a 429, whatever its Retry-After says (no hot loop on `Retry-After: 0`)."""
 
 # A row the client cannot express: a payload value of the wrong type, a key that is not a
 # field, a change the API has no way to make, a model the client's validation refuses.
@@ -153,6 +155,15 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return delay
+
+
+def rate_limit_wait(retry_after: float | None) -> timedelta:
+    """Wait after a 429: the server's Retry-After (at least `RATE_LIMIT_FLOOR`), else the
+    base backoff. A 429 is flow control, not a failure of the change: it neither doubles the
+    wait nor counts toward `max_attempts` (see `_record_failure`)."""
+    if retry_after is None:
+        return BACKOFF_BASE
+    return max(RATE_LIMIT_FLOOR, timedelta(seconds=retry_after))
 
 
 def drain_outbox(
@@ -545,11 +556,23 @@ class _Drain:
         audit: list[AuditEntry],
         letters: list[DeadLetter],
     ) -> None:
-        """FAILED with backoff while attempts remain; DEAD with a dead letter otherwise."""
+        """FAILED with backoff while attempts remain; DEAD with a dead letter otherwise.
+
+        A 429 keeps the row FAILED whatever its attempts: a long rate-limit storm must not
+        turn valid changes into dead letters. Its attempt is given back and it waits the
+        server's Retry-After, however short.
+        """
         status = outcome.http_status
         error = scrub_pii(outcome.error, row.payload) or outcome.status.value
-        if outcome.status is RowStatus.FAILED and row.attempts < self.max_attempts:
-            retry_at = now + backoff(row.attempts, outcome.retry_after)
+        rate_limited = status == 429
+        if outcome.status is RowStatus.FAILED and (
+            rate_limited or row.attempts < self.max_attempts
+        ):
+            wait = (
+                rate_limit_wait(outcome.retry_after)
+                if rate_limited
+                else backoff(row.attempts, outcome.retry_after)
+            )
             if not finish_sent(
                 conn,
                 row.id,
@@ -557,7 +580,8 @@ class _Drain:
                 "FAILED",
                 http_status=status,
                 error=error,
-                next_attempt_at=retry_at,
+                next_attempt_at=now + wait,
+                attempt_counts=not rate_limited,
             ):
                 self._lost(row, request_id)
                 return

@@ -137,11 +137,13 @@ def finish_sent(
     http_status: int | None = None,
     error: str | None = None,
     next_attempt_at: datetime | None = None,
+    attempt_counts: bool = True,
 ) -> bool:
     """Move a SENT row sent under `request_id` to DONE, FAILED or DEAD; False if it was not
     (`finish_done` does DONE for many rows at once).
 
-    FAILED needs `next_attempt_at` (the backoff); the others ignore it.
+    FAILED needs `next_attempt_at` (the backoff); the others ignore it. `attempt_counts`
+    False gives back the attempt `mark_sent` counted (a rate-limited send).
     """
     if state not in ("DONE", "FAILED", "DEAD"):
         raise ValueError(f"a sent row cannot become {state}")
@@ -155,6 +157,8 @@ def finish_sent(
         if next_attempt_at is None:
             raise ValueError("FAILED needs next_attempt_at")
         values["next_attempt_at"] = next_attempt_at
+    if not attempt_counts:
+        values["attempts"] = outbox.c.attempts - 1
     result = conn.execute(
         sa.update(outbox)
         .where(

@@ -136,3 +136,38 @@ def test_a_role_without_permission_aborts_the_drain_after_one_batch(
     assert (report.sent, report.failed) == (3, 3)
     assert states(mirror) == {"FAILED": 3, "NEW": 3}
     assert scalar(mirror, "SELECT count(*) FROM syncd.dead_letters") == 0
+
+
+def test_a_short_retry_after_is_honoured_and_rate_limits_never_exhaust_a_row(
+    mirror: Engine, client: LiveVoxClient, emulator: Emulator
+) -> None:
+    """More 429s than max_attempts: the rows wait the server's 10 s (under the 30 s base
+    backoff) each time, and never die. 10 s is beyond the client's own retry deadline, so
+    each 429 reaches the pusher at once."""
+    add_outbox(mirror, _updates(mirror, range(1, 3)))
+    t0 = datetime.now(UTC)
+    emulator.state.faults.configure("rate_limit=1.0,retry_after=10")
+    moment = t0
+    for _ in range(4):  # twice max_attempts
+        drain_outbox(
+            mirror, client, run_id=new_run(mirror), settings=SyncSettings(), max_attempts=2,
+            now=_at(moment),
+        )
+        assert states(mirror) == {"FAILED": 2}
+        due = scalar(mirror, "SELECT min(next_attempt_at) FROM syncd.outbox")
+        assert due == moment + timedelta(seconds=10)
+        assert scalar(mirror, "SELECT max(attempts) FROM syncd.outbox") == 0
+        moment = due
+    assert scalar(mirror, "SELECT count(*) FROM syncd.dead_letters") == 0
+    assert scalar(
+        mirror, "SELECT count(*) FROM syncd.audit_log WHERE outcome = 'failed'"
+    ) == 8  # each rate-limited attempt is still audited
+
+    # LiveVox answers again: the rows go through; a 5xx after that still counts attempts.
+    emulator.state.faults.clear()
+    done = drain_outbox(
+        mirror, client, run_id=new_run(mirror), settings=SyncSettings(), max_attempts=2,
+        now=_at(moment),
+    )
+    assert (done.applied, states(mirror)) == (2, {"DONE": 2})
+    assert scalar(mirror, "SELECT max(attempts) FROM syncd.outbox") == 1
