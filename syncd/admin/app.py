@@ -17,7 +17,8 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from syncd.admin.backend import AdminBackend, ResyncOrder
 from syncd.admin.metrics import CONTENT_TYPE
@@ -86,6 +87,18 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+class FieldError(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrorBody(BaseModel):
+    """The body of a 422: what was wrong and where, never the value sent."""
+
+    detail: list[FieldError]
+
+
 def _errors(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries: status → description, all with an `ErrorBody`."""
     return {code: {"model": ErrorBody, "description": text} for code, text in described.items()}
@@ -116,6 +129,27 @@ def request_json(request: ResyncRequest) -> dict[str, Any]:
         "run_id": request.run_id,
         "error": request.error,
     }
+
+
+def parse_resync_body(raw: bytes) -> ResyncBody:
+    """The `POST /resync` body, read by the endpoint itself so that the token is checked first.
+
+    Declared as a parameter, FastAPI would parse the JSON before running the token guard, so a
+    caller without the token learnt from a 422 that its malformed body was read. Parsed as
+    FastAPI parses (`json.loads`, then the model); errors are FastAPI's own
+    (`RequestValidationError`, `loc` starting with "body"). No body is `{}`.
+    """
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        position = exc.pos if isinstance(exc, json.JSONDecodeError) else exc.start
+        error = {"type": "json_invalid", "loc": ("body", position), "msg": "JSON decode error"}
+        raise RequestValidationError([error]) from None
+    try:
+        return ResyncBody.model_validate(data)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
@@ -181,9 +215,22 @@ def create_admin_app(backend: AdminBackend, token: SecretStr | None) -> FastAPI:
         "/resync",
         dependencies=guarded,
         status_code=202,
-        responses={**_GUARDED_ERRORS, **_errors({400: "the body is not JSON"})},
+        responses={
+            **_GUARDED_ERRORS,
+            422: {
+                "model": ValidationErrorBody,
+                "description": "the body is not JSON, or not a valid resync request",
+            },
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": ResyncBody.model_json_schema()}},
+            }
+        },
     )
-    def resync(body: ResyncBody) -> dict[str, Any]:
+    async def resync(request: Request) -> dict[str, Any]:
+        body = parse_resync_body(await request.body())
         order = ResyncOrder(
             full=body.full,
             accounts=tuple(body.accounts),
@@ -191,7 +238,7 @@ def create_admin_app(backend: AdminBackend, token: SecretStr | None) -> FastAPI:
             confirm=body.confirm,
             requested_by=body.requested_by,
         )
-        request_id = backend.enqueue_resync(order)
+        request_id = await run_in_threadpool(backend.enqueue_resync, order)
         return {"id": request_id, "status": "pending"}
 
     @app.get(

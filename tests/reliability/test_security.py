@@ -844,13 +844,13 @@ def _probe_guarded(
                 ):
                     probe.problems.append(f"{what} {method} {path} -> {reply.status_code}")
             if method == "POST":
-                # A malformed body without a token: refused, nothing queued. FastAPI parses
-                # JSON before it runs dependencies, so this is a 422 rather than a 401.
+                # A malformed body without a token: refused by the token check, which runs
+                # before the body is read (no 422 telling that it was parsed).
                 reply = client.request(
                     method, path, content=b"{", headers={"Content-Type": "application/json"}
                 )
                 probe.requests += 1
-                if reply.status_code not in (401, 422):
+                if reply.status_code != 401:
                     probe.problems.append(f"malformed body {method} {path} -> {reply.status_code}")
             # The right token passes the guard (so the refusals above are the token's doing):
             # an invalid body for POST, so that nothing is queued.

@@ -153,6 +153,38 @@ def test_a_bad_resync_body_is_422() -> None:
     assert backend.orders == []
 
 
+@pytest.mark.parametrize("raw", [b"{", b"[1", b"\xff", b'{"full": tru}'])
+def test_a_malformed_body_without_the_token_is_401_not_a_parse_error(raw: bytes) -> None:
+    """The token is checked before the body is read: no hint that the body was parsed."""
+    backend = FakeBackend()
+    json_type = {"Content-Type": "application/json"}
+    answer = call(backend, TOKEN, "POST", "/resync", content=raw, headers=json_type)
+    assert answer.status_code == 401
+    with_token = call(
+        backend, TOKEN, "POST", "/resync", content=raw, headers={**json_type, **bearer(TOKEN)}
+    )
+    assert with_token.status_code == 422
+    (error,) = with_token.json()["detail"]
+    assert error["type"] == "json_invalid" and error["loc"][0] == "body"
+    assert backend.orders == []
+
+
+def test_an_empty_resync_body_is_an_incremental_resync() -> None:
+    backend = FakeBackend()
+    answer = call(backend, TOKEN, "POST", "/resync", headers=bearer(TOKEN))
+    assert answer.status_code == 202
+    (order,) = backend.orders
+    assert not order.full and order.accounts == () and order.since is None
+
+
+def test_the_openapi_document_describes_the_resync_body() -> None:
+    app = create_admin_app(FakeBackend(), SecretStr(TOKEN))
+    body = app.openapi()["paths"]["/resync"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert set(schema["properties"]) == {"full", "accounts", "since", "confirm", "requested_by"}
+    assert schema["additionalProperties"] is False
+
+
 def test_status_and_request_lookup() -> None:
     backend = FakeBackend()
     status = call(backend, TOKEN, "GET", "/status", headers=bearer(TOKEN)).json()

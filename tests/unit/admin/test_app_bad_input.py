@@ -74,7 +74,7 @@ def test_the_document_declares_the_bearer_scheme_and_every_answer() -> None:
         assert {"401", "503"} <= set(operation["responses"]), path
         assert not [p for p in operation.get("parameters", []) if p["name"] == "authorization"]
     assert "404" in paths["/resync/{request_id}"]["get"]["responses"]
-    assert "400" in paths["/resync"]["post"]["responses"]
+    assert "422" in paths["/resync"]["post"]["responses"]
     assert "503" in paths["/readyz"]["get"]["responses"]
     assert list(paths["/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
     request_id = paths["/resync/{request_id}"]["get"]["parameters"][0]["schema"]
