@@ -174,12 +174,22 @@ def fresh_database(server: str) -> Iterator[str]:
             )
 
 
+def settle(conninfo: str) -> None:
+    """Start a timed step from a quiet server: the previous step's dirty pages and WAL would
+    otherwise be flushed by the checkpointer during this one (hundreds of MB at 1M), and
+    whichever step runs second would pay for the first."""
+    os.sync()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+
+
 def raw_copy_seconds(conninfo: str, path: Path) -> float:
     columns, chunks = read_body(path)
     cols = ", ".join(f"c{i} text" for i in range(len(columns)))
     with psycopg.connect(conninfo) as conn:
         conn.execute(f"CREATE UNLOGGED TABLE raw_copy ({cols})")
         conn.commit()
+        settle(conninfo)
         started = time.perf_counter()
         with conn.cursor() as cur, cur.copy("COPY raw_copy FROM STDIN (FORMAT csv)") as copy:
             for chunk in chunks:
@@ -215,6 +225,7 @@ def load_seconds(engine: Any, path: Path, mode: str) -> tuple[float, dict[str, A
     runs = RunRepository(engine)
     run_id = runs.start(f"bench_{mode}")
     columns, chunks = read_body(path)
+    settle(libpq_conninfo(engine.url.render_as_string(hide_password=False)))
     started = time.perf_counter()
     with engine.begin() as conn:
         result = load_export(conn, columns, chunks, run_id=run_id, mode=mode)  # type: ignore[arg-type]
@@ -331,8 +342,8 @@ def peak_rss_mib() -> float:
 
 
 def run_one(n: int, source: str, workdir: Path) -> dict[str, Any]:
-    export = workdir / f"export_{n}.csv"
-    changed = workdir / f"export_{n}_changed.csv"
+    export = workdir / f"{source}_{n}.csv"
+    changed = workdir / f"{source}_{n}_changed.csv"
     figures: dict[str, Any] = {"contacts": n, "source": source}
     steps = StepTimes()
     structlog.configure(processors=[steps])  # this process prints its JSON line only
@@ -374,7 +385,8 @@ def main() -> None:
     parser.add_argument(
         "--exports",
         type=Path,
-        help="file source: keep the generated exports in this directory and reuse them",
+        help="keep the exports in this directory (file source: generated once, then reused; "
+        "emulator source: the last run's exports, for inspection)",
     )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -411,7 +423,7 @@ def main() -> None:
 def _run_size(n: int, source: str, exports: Path | None = None) -> dict[str, Any]:
     """One size in a fresh process (so peak RSS is per size); its figures."""
     with tempfile.TemporaryDirectory(prefix="syncd-bench-") as tmp:
-        workdir = exports if exports is not None and source == "file" else Path(tmp)
+        workdir = exports if exports is not None else Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         proc = subprocess.run(
             [
