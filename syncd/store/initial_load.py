@@ -201,16 +201,27 @@ class DirectInitialLoad:
         (isolation,) = fetch_one(self.conn, "SHOW transaction_isolation")
         if isolation != "read committed":
             return False
-        execute(self.conn, "SAVEPOINT syncd_truncate")
-        try:
-            execute(self.conn, f"TRUNCATE {', '.join(MIRROR_TABLES)}")
-        except psycopg.errors.FeatureNotSupported:
-            execute(self.conn, "ROLLBACK TO SAVEPOINT syncd_truncate")
-            execute(self.conn, "RELEASE SAVEPOINT syncd_truncate")
-            self.log.info("loader.freeze_skipped", reason="mirror table referenced")
-            return False
+        truncate = f"TRUNCATE {', '.join(MIRROR_TABLES)}"
         # Released, the truncation belongs to syncd_initial's subtransaction, as the COPY.
-        execute(self.conn, "RELEASE SAVEPOINT syncd_truncate")
+        if self._attempt("syncd_truncate", truncate, psycopg.errors.FeatureNotSupported):
+            return True
+        self.log.info("loader.freeze_skipped", reason="mirror table referenced")
+        return False
+
+    def _attempt(self, savepoint: str, statement: str, refused: type[psycopg.Error]) -> bool:
+        """Run `statement` under its own savepoint; False, and undone, if it raises `refused`.
+
+        The savepoint is released either way, so what the statement did belongs to the
+        enclosing subtransaction.
+        """
+        execute(self.conn, f"SAVEPOINT {savepoint}")
+        try:
+            execute(self.conn, statement)
+        except refused:
+            execute(self.conn, f"ROLLBACK TO SAVEPOINT {savepoint}")
+            execute(self.conn, f"RELEASE SAVEPOINT {savepoint}")
+            return False
+        execute(self.conn, f"RELEASE SAVEPOINT {savepoint}")
         return True
 
     def _copy(self, chunks: Iterable[bytes], *, freeze: bool) -> None:
@@ -260,19 +271,11 @@ class DirectInitialLoad:
         empty) mirror wait for the load. A session already holding a lock (an analyst's query,
         say) is not waited for: the load then keeps the indexes and maintains them.
         """
-        execute(self.conn, "SAVEPOINT syncd_lock")
-        try:
-            execute(
-                self.conn,
-                f"LOCK TABLE {', '.join(MIRROR_TABLES)} IN ACCESS EXCLUSIVE MODE NOWAIT",
-            )
-        except psycopg.errors.LockNotAvailable:
-            execute(self.conn, "ROLLBACK TO SAVEPOINT syncd_lock")
-            execute(self.conn, "RELEASE SAVEPOINT syncd_lock")
-            self.log.info("loader.indexes_kept", reason="mirror tables in use")
-            return False
-        execute(self.conn, "RELEASE SAVEPOINT syncd_lock")
-        return True
+        lock = f"LOCK TABLE {', '.join(MIRROR_TABLES)} IN ACCESS EXCLUSIVE MODE NOWAIT"
+        if self._attempt("syncd_lock", lock, psycopg.errors.LockNotAvailable):
+            return True
+        self.log.info("loader.indexes_kept", reason="mirror tables in use")
+        return False
 
     def _drop_indexes(self, *, keep_partial_on: frozenset[str] = frozenset()) -> list[str]:
         """Drop the contact table's indexes; returns the statements that recreate them.
