@@ -218,36 +218,39 @@ class Emulator:
         self.control.close()
 
 
+# The Read Contact example's response for "1234567": the contact it was written against.
+READ_EXAMPLE: dict[str, Any] = {
+    "account": "1234567",
+    "person": {
+        "firstName": "james",
+        "lastName": "bond",
+        "email": "khugft@ghjgh.com",
+        "ssn": "5656",
+        "zipCode": "454455",
+    },
+    "guarantor": {"firstName": "jam", "lastName": "bond"},
+    "phone": [
+        {"phone": "6565556666", "ordinal": 1, "phoneBlock": "DAILY"},
+        {"phone": "6564445559", "ordinal": 7, "phoneBlock": "DAILY"},
+    ],
+    "active": True,
+    "balance": 1,
+    "accountBlock": "DAILY",
+    "accountToSpeak": "KA124",
+    "originalAccountNumber": "Oan123",
+    "address1": "rttrrt",
+    "address2": "uyuyu",
+    "city": "trt",
+    "state": "ty",
+    "amountToSpeak": 1,
+}
+
 # Accounts the spec's request examples read, update or address, created before the tests.
 # Values come from the examples themselves (the Read Contact example's response for
 # "1234567"; the multi-DND example's phone numbers for its two accounts), so replaying an
 # example finds the data it was written against.
 EXAMPLE_ACCOUNTS: list[dict[str, Any]] = [
-    {
-        "account": "1234567",
-        "person": {
-            "firstName": "james",
-            "lastName": "bond",
-            "email": "khugft@ghjgh.com",
-            "ssn": "5656",
-            "zipCode": "454455",
-        },
-        "guarantor": {"firstName": "jam", "lastName": "bond"},
-        "phone": [
-            {"phone": "6565556666", "ordinal": 1, "phoneBlock": "DAILY"},
-            {"phone": "6564445559", "ordinal": 7, "phoneBlock": "DAILY"},
-        ],
-        "active": True,
-        "balance": 1,
-        "accountBlock": "DAILY",
-        "accountToSpeak": "KA124",
-        "originalAccountNumber": "Oan123",
-        "address1": "rttrrt",
-        "address2": "uyuyu",
-        "city": "trt",
-        "state": "ty",
-        "amountToSpeak": 1,
-    },
+    READ_EXAMPLE,
     {"account": "DOC1625198460001", "phone": [{"phone": "6505551234", "ordinal": 1}]},
     {"account": "1246583", "city": "San Francisco"},
     {"account": "123456789"},

@@ -30,7 +30,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.contract.conftest import Emulator, LiveVoxApi, assert_error_body, message_count
+from tests.contract.conftest import (
+    READ_EXAMPLE,
+    Emulator,
+    LiveVoxApi,
+    assert_error_body,
+    message_count,
+)
 from tests.contract.shapes import (
     ACCOUNT,
     BULK_MESSAGE,
@@ -389,33 +395,6 @@ def check_list_contacts(ctx: Ctx, reply: Reply) -> None:
     assert_shape(body, {"listContactDetails": [LIST_CONTACT], "next": Opt(str)})
     assert len(body["listContactDetails"]) == 10
     assert "offset=10" in (body.get("next") or ""), body.get("next")
-
-
-READ_EXAMPLE: dict[str, Any] = {
-    "account": "1234567",
-    "person": {
-        "firstName": "james",
-        "lastName": "bond",
-        "email": "khugft@ghjgh.com",
-        "ssn": "5656",
-        "zipCode": "454455",
-    },
-    "guarantor": {"firstName": "jam", "lastName": "bond"},
-    "phone": [
-        {"phone": "6565556666", "ordinal": 1, "phoneBlock": "DAILY"},
-        {"phone": "6564445559", "ordinal": 7, "phoneBlock": "DAILY"},
-    ],
-    "active": True,
-    "balance": 1,
-    "accountBlock": "DAILY",
-    "accountToSpeak": "KA124",
-    "originalAccountNumber": "Oan123",
-    "address1": "rttrrt",
-    "address2": "uyuyu",
-    "city": "trt",
-    "state": "ty",
-    "amountToSpeak": 1,
-}
 
 
 def setup_read(ctx: Ctx) -> None:
