@@ -254,6 +254,10 @@ class _Drain:
         self.stop = stop
         self.max_attempts = max_attempts
         self.now = now
+        self.due_by = now()
+        """One pass per drain: only rows due when it started are claimed. A row that fails
+        in it (a 429's Retry-After may be 1 s) waits for the next drain, so a drain ends
+        even while LiveVox keeps refusing, and the cycle goes on to its next pull."""
         self.counter = CallCounter()
         self.sender = BatchSender(client, self.counter)
         self.report = PushReport()
@@ -286,7 +290,7 @@ class _Drain:
             self._total = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(outbox)
-                .where(outbox.c.state.in_(DUE_STATES), outbox.c.next_attempt_at <= self.now())
+                .where(outbox.c.state.in_(DUE_STATES), outbox.c.next_attempt_at <= self.due_by)
             ).scalar_one()
         self._progress("push", 0, self._total)
 
@@ -295,8 +299,7 @@ class _Drain:
             return
         with self._report_lock:  # workers report one at a time, in order
             self._done += rows
-            # rows may come due during the drain (a FAILED row's backoff ran out)
-            self._total = max(self._total, self._done)
+            self._total = max(self._total, self._done)  # rows queued after the count
             self._progress("push", self._done, self._total)
 
     def work(self) -> None:
@@ -332,7 +335,7 @@ class _Drain:
         assert self.owner is not None
         request_id = self.owner.request_id()
         with self.engine.begin() as conn:
-            rows = claim_due(conn, operation, self._batch_size(operation), self.now())
+            rows = claim_due(conn, operation, self._batch_size(operation), self.due_by)
             if not rows:
                 return False
             prepared = self._prepare(conn, rows)

@@ -191,16 +191,15 @@ def finish_done(
 
 
 def requeue_sent(conn: Connection, row_id: int, error: str) -> None:
-    """A SENT leftover whose outcome is unknown goes back to NEW, due at once."""
+    """A SENT leftover whose outcome is unknown goes back to NEW, due at once.
+
+    Its `next_attempt_at` stays: it was due when it was claimed, so it is due now — also for
+    a drain that only claims rows due when it started — and it keeps its place in the queue.
+    """
     conn.execute(
         sa.update(outbox)
         .where(outbox.c.id == row_id, outbox.c.state == "SENT")
-        .values(
-            state="NEW",
-            last_error=error,
-            next_attempt_at=sa.func.now(),
-            updated_at=sa.func.now(),
-        )
+        .values(state="NEW", last_error=error, updated_at=sa.func.now())
     )
 
 

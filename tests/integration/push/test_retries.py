@@ -171,3 +171,28 @@ def test_a_short_retry_after_is_honoured_and_rate_limits_never_exhaust_a_row(
     )
     assert (done.applied, states(mirror)) == (2, {"DONE": 2})
     assert scalar(mirror, "SELECT max(attempts) FROM syncd.outbox") == 1
+
+
+def test_a_drain_ends_after_one_pass_while_rate_limits_go_on(
+    mirror: Engine, client: LiveVoxClient, emulator: Emulator
+) -> None:
+    """Rows refused with a 1 s Retry-After come due again while the drain still runs; they
+    wait for the next drain instead of being claimed again, so the cycle gets to its pull."""
+    add_outbox(mirror, _updates(mirror, range(1, 4)))
+    # 600 ms per answer: three batches of one take longer than the first row's 1 s wait
+    emulator.state.faults.configure("rate_limit=1.0,retry_after=1,latency_ms=600")
+    started = datetime.now(UTC)
+    report = drain_outbox(
+        mirror, client, run_id=new_run(mirror), settings=SyncSettings(update_batch_size=1)
+    )
+    assert (report.sent, report.failed, report.requests) == (3, 3, 3)  # each row once
+    assert states(mirror) == {"FAILED": 3}
+    # the first row was due again before the drain ended: the next drain sends it
+    first_due = scalar(mirror, "SELECT min(next_attempt_at) FROM syncd.outbox")
+    assert first_due < datetime.now(UTC) and first_due > started
+    emulator.state.faults.clear()
+    later = datetime.now(UTC) + timedelta(seconds=2)  # every row's 1 s has run out
+    again = drain_outbox(
+        mirror, client, run_id=new_run(mirror), settings=SyncSettings(), now=_at(later)
+    )
+    assert (again.applied, states(mirror)) == (3, {"DONE": 3})
