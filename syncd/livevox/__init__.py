@@ -97,6 +97,7 @@ from syncd.livevox._models import (
     SortOrder,
     SortSpec,
 )
+from syncd.livevox._request_ids import request_ids
 
 __all__ = [
     "ALL_ENDPOINTS",
@@ -191,4 +192,5 @@ __all__ = [
     "batched",
     "load_field_table",
     "plan_dnd_actions",
+    "request_ids",
 ]

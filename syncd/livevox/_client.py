@@ -9,9 +9,10 @@ The client holds policy; an httpx transport does the I/O (tests pass
                   status the call does not accept to an exception from ``_errors``
 
 Each call gets one ``X-Request-Id`` (reused by its retries, so LiveVox-side logs can tie
-them together); errors carry the reply's request id when it has one, else ours. Logs are
-structlog events (``livevox.request``, ``livevox.retry``, ``livevox.login``, ...) naming the
-endpoint by its path *template*: no account, token, password or session id ever appears.
+them together; a caller names its own with ``request_ids``, see ``_request_ids.py``);
+errors carry the reply's request id when it has one, else ours. Logs are structlog events
+(``livevox.request``, ``livevox.retry``, ``livevox.login``, ...) naming the endpoint by its
+path *template*: no account, token, password or session id ever appears.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,6 +106,7 @@ from syncd.livevox._models import (
 )
 from syncd.livevox._paths import ApiPaths, quote_segment
 from syncd.livevox._ratelimit import TokenBucket
+from syncd.livevox._request_ids import new_request_id
 from syncd.livevox._retry import RetryPolicy, is_retryable, may_have_applied, parse_retry_after
 from syncd.livevox._session import SessionHolder
 
@@ -201,7 +202,7 @@ class LiveVoxClient:
 
     def login(self) -> SessionInfo:
         """Log in now (normally lazy), replacing any current session."""
-        state = _CallState(request_id=uuid.uuid4().hex)
+        state = _CallState(request_id=new_request_id())
         return self._run(
             LOGIN, self._session.refresh, state, lambda e: is_retryable(e, LOGIN.safety)
         )
@@ -235,7 +236,7 @@ class LiveVoxClient:
             self._log.warning("livevox.logout_failed", error=type(exc).__name__)
 
     def _login_once(self) -> SessionInfo:
-        state = _CallState(request_id=uuid.uuid4().hex, attempts=1)
+        state = _CallState(request_id=new_request_id(), attempts=1)
         body = {
             "clientName": self.config.client_name,
             "userName": self.config.username,
@@ -688,7 +689,7 @@ class LiveVoxClient:
         if self._closed and endpoint is not LOGOUT:
             raise ClientClosedError(endpoint.name)
         target = path or self._path(endpoint, path_params or {})
-        state = _CallState(request_id=uuid.uuid4().hex)
+        state = _CallState(request_id=new_request_id())
 
         def attempt() -> httpx.Response:
             return self._attempt(endpoint, target, params, body, headers, stream, tolerate, state)

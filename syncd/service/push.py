@@ -45,7 +45,7 @@ import structlog
 from sqlalchemy.engine import Connection, Engine
 
 from syncd.crashpoints import crashpoint
-from syncd.livevox import ClientValidationError, LiveVoxClient
+from syncd.livevox import ClientValidationError, LiveVoxClient, request_ids
 from syncd.service.push_bisect import BatchAbortedError, RowOutcome, RowStatus
 from syncd.service.push_rows import (
     Change,
@@ -346,7 +346,9 @@ class _Drain:
         crashpoint("push.after_claim")
         self._count(operation, "sent", len(prepared))
         try:
-            outcomes = self._send(operation, prepared)
+            # LiveVox sees the batch's request id (the one the outbox and audit log keep).
+            with request_ids(request_id):
+                outcomes = self._send(operation, prepared)
             crashpoint("push.after_send")
         except BatchAbortedError as exc:
             with self._report_lock:

@@ -120,6 +120,30 @@ def test_one_poisoned_row_in_500_costs_log_n_requests_and_one_dead_letter(
     assert (old, new, status, attempts) == (city_before, "Pushville 0", 200, 1)
 
 
+def test_livevox_sees_the_request_id_the_audit_log_keeps(
+    mirror: Engine, client: LiveVoxClient, emulator: Emulator
+) -> None:
+    """Every change LiveVox applied carries the X-Request-Id of its audited batch (the
+    batch's first call sends the id itself, later calls of the batch `<id>.<n>`)."""
+    add_outbox(mirror, _update_rows(mirror, 40, poisoned=7))
+    after = int(emulator.state.store.journal.last_seq)
+    drain_outbox(
+        mirror, client, run_id=new_run(mirror), settings=SyncSettings(update_batch_size=20)
+    )
+    audited = {
+        r.account: r.request_id
+        for r in rows(mirror, "SELECT DISTINCT account, request_id FROM syncd.audit_log")
+    }
+    changes = [e for e in emulator.state.store.journal.entries(after) if e.op == "update"]
+    assert {e.account for e in changes} == set(audited) - {account(8)}  # all but the poisoned
+    batches = set(audited.values())
+    assert len(batches) == 2 and all(b.startswith("push-") for b in batches)
+    for change in changes:
+        sent_as = change.request_id
+        base = audited[change.account]
+        assert sent_as == base or sent_as.startswith(base + "."), (sent_as, base)
+
+
 def test_pii_values_never_reach_the_audit_log_or_dead_letters(
     mirror: Engine, client: LiveVoxClient
 ) -> None:
