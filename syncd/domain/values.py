@@ -8,7 +8,7 @@ from the mirror and one agreed earlier compare equal exactly when they mean the 
 |---|---|---|
 | string   | string; `''` is null; phones without spaces, dots, dashes, brackets | `"5551230001"` |
 | integer  | number | `42` |
-| decimal  | string, trailing zeros trimmed, never an exponent | `"100.5"` |
+| decimal  | string, rounded to the cent, trailing zeros trimmed, never an exponent | `"100.5"` |
 | boolean  | true / false | `true` |
 | date     | `"YYYY-MM-DD"` | `"2024-02-29"` |
 | datetime | ISO-8601 UTC to the second, `Z` suffix | `"2024-02-29T13:05:00Z"` |
@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, Literal
 
 FieldKind = Literal["string", "integer", "decimal", "boolean", "date", "datetime"]
@@ -68,10 +68,21 @@ class InvalidValueError(ValueError):
 # --- typed Python -> canonical ---------------------------------------------------------------
 
 
+AMOUNT_STEP = Decimal("0.01")
+"""LiveVox keeps amounts to the cent, rounding half away from zero (as the emulator models it).
+Decimals are compared, stored as agreed and sent rounded the same way: an amount with more
+places (a SoR accruing interest to 1/10000) is sent once, rounded, instead of on every cycle
+because LiveVox's copy never equals it. `canonical_sql` rounds alike (`round(x, 2)`)."""
+# Enough digits to round any amount a bigint-sized ledger holds without an InvalidOperation.
+_ROUNDING = Context(prec=60, rounding=ROUND_HALF_UP)
+
+
 def canonical_decimal(value: Decimal) -> str:
-    """`Decimal('100.50')` → `"100.5"`; `Decimal('1E+2')` → `"100"`; zero is `"0"`."""
+    """`Decimal('100.50')` → `"100.5"`; `Decimal('1E+2')` → `"100"`; `Decimal('10.005')` →
+    `"10.01"` (see `AMOUNT_STEP`); zero is `"0"`."""
     if not value.is_finite():
         raise ValueError(f"not a finite number: {value}")
+    value = value.quantize(AMOUNT_STEP, context=_ROUNDING)
     if value == 0:
         return "0"
     return format(value.normalize(), "f")

@@ -113,11 +113,13 @@ def _value_expr(kind: FieldKind, source: SourceType, col: str, phone: bool) -> s
         case "decimal":
             if source == "integer":
                 return f"to_jsonb({text})"
+            # Rounded to the cent as `values.AMOUNT_STEP` (round() on numeric: half away
+            # from zero, as ROUND_HALF_UP).
             if source in ("numeric", "float"):
-                return f"to_jsonb(trim_scale({col}::numeric)::text)"
+                return f"to_jsonb(trim_scale(round({col}::numeric, 2))::text)"
             return (
                 f"CASE WHEN {trimmed} ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)$' "
-                f"THEN to_jsonb(trim_scale({trimmed}::numeric)::text) ELSE {loose} END"
+                f"THEN to_jsonb(trim_scale(round({trimmed}::numeric, 2))::text) ELSE {loose} END"
             )
         case "boolean":
             if source == "boolean":

@@ -26,6 +26,9 @@ TYPED: list[tuple[str, str, str, list[Any]]] = [
     ("integer", "numeric", "numeric", [Decimal("12"), Decimal("12.000"), None]),
     ("decimal", "numeric", "numeric",
      [Decimal("100.50"), Decimal("0.000"), Decimal("-3.10"), Decimal("1E+3"), None]
+     # to the cent, half away from zero, on both sides
+     + [Decimal("10.005"), Decimal("-2.675"), Decimal("0.004"), Decimal("-0.005"),
+        Decimal("99999999999999.995")]
      + [Decimal(_RNG.randint(-10**9, 10**9)).scaleb(-_RNG.randint(0, 6)) for _ in range(40)]),
     ("decimal", "numeric", "numeric(12,2)", [Decimal("7.5"), Decimal("7"), None]),
     ("decimal", "integer", "integer", [0, 15, None]),
@@ -47,7 +50,7 @@ TYPED: list[tuple[str, str, str, list[Any]]] = [
 
 TEXT: list[tuple[str, list[str | None]]] = [
     ("integer", ["12", " -3 ", "12.0", "1e3", "abc", "", None, "99999999999999999999"]),
-    ("decimal", ["100.50", ".5", "5.", " +7 ", "1,5", "NaN", "", None, "1e3"]),
+    ("decimal", ["100.50", ".5", "5.", " +7 ", "1,5", "NaN", "", None, "1e3", "10.005", "-.125"]),
     ("boolean", ["true", "T", "yes", "0", "off", "maybe", "", None]),
     ("date", ["2024-02-29", "2/9/2024", "02/30/2024", "2024-13-01", "tomorrow", "", None]),
     ("datetime", ["2024-02-29T13:05:07Z", "2024-02-29 13:05:07", "02/29/2024 13:05:07", "x"]),

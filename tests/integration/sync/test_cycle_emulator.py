@@ -67,6 +67,33 @@ def test_sor_edits_reach_livevox_and_the_next_clean_cycle_plans_nothing(
     assert cycle(service).counts["candidates"] == 0
 
 
+def test_an_amount_with_more_places_than_cents_is_sent_once_rounded(
+    harness_factory: Callable[..., SyncHarness],
+) -> None:
+    """LiveVox keeps cents: 1234.5678 goes out as 1234.57, and the next cycles leave it (they
+    used to send it again on every cycle, LiveVox's copy never equal to the SoR's)."""
+    h = harness_factory()
+    service = started(h)
+    account = _plain_account(h)
+    h.sql("UPDATE sor.contacts SET balance = 1234.5678 WHERE account = :a", a=account)
+    result = cycle(service)
+    assert (result.counts["updates"], result.counts["push_applied"]) == (1, 1)
+    assert h.lv(account)["balance"] == Decimal("1234.57")
+    audited = h.rows(
+        "SELECT new_value FROM syncd.audit_log WHERE account = :a AND field = 'balance' "
+        "AND run_id = :r",
+        a=account,
+        r=result.run_id,
+    )
+    assert [v for (v,) in audited] == ["1234.57"]  # the audit says what LiveVox was sent
+    for _ in range(2):
+        assert _ops_planned(cycle(service).counts) == 0
+    # the SoR keeps its own precision: syncd never writes the rounded amount back
+    assert h.scalar("SELECT balance FROM sor.contacts WHERE account = :a", a=account) == Decimal(
+        "1234.5678"
+    )
+
+
 def test_an_agent_dnd_survives_every_later_cycle_and_is_written_back(
     harness_factory: Callable[..., SyncHarness],
 ) -> None:

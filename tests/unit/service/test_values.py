@@ -52,12 +52,30 @@ def test_phone_numbers_lose_their_formatting() -> None:
     assert to_canonical("string", " ", phone=True) is None
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, places=4, max_value=10**9,
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=2, max_value=10**9,
                    min_value=-(10**9)))  # fmt: skip
-def test_decimals_round_trip_and_never_carry_trailing_zeros(value: Decimal) -> None:
+def test_amounts_round_trip_and_never_carry_trailing_zeros(value: Decimal) -> None:
     text = canonical_decimal(value)
     assert from_canonical("decimal", text) == value
     assert "E" not in text and not (("." in text) and text.endswith("0"))
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=6, max_value=10**9,
+                   min_value=-(10**9)))  # fmt: skip
+def test_more_places_round_to_the_cent_half_away_from_zero(value: Decimal) -> None:
+    text = canonical_decimal(value)
+    cents = value.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    assert from_canonical("decimal", text) == cents
+    assert canonical_decimal(from_canonical("decimal", text)) == text  # stable
+
+
+@pytest.mark.parametrize(
+    ("value", "canonical"),
+    [("10.005", "10.01"), ("-2.675", "-2.68"), ("0.004", "0"), ("-0.005", "-0.01"),
+     ("1.2E+30", "1200000000000000000000000000000")],
+)  # fmt: skip
+def test_amount_rounding_examples(value: str, canonical: str) -> None:
+    assert canonical_decimal(Decimal(value)) == canonical
 
 
 @pytest.mark.parametrize(
@@ -66,6 +84,7 @@ def test_decimals_round_trip_and_never_carry_trailing_zeros(value: Decimal) -> N
         ("integer", " 12 ", 12),
         ("integer", "12.0", 12),
         ("decimal", "0100.500", "100.5"),
+        ("decimal", "12.3456", "12.35"),
         ("decimal", 3, "3"),
         ("boolean", "Yes", True),
         ("boolean", "0", False),
