@@ -72,7 +72,7 @@ AMOUNT_STEP = Decimal("0.01")
 """LiveVox keeps amounts to the cent, rounding half away from zero (as the emulator models it).
 Decimals are compared, stored as agreed and sent rounded the same way: an amount with more
 places (a SoR accruing interest to 1/10000) is sent once, rounded, instead of on every cycle
-because LiveVox's copy never equals it. `canonical_sql` rounds alike (`round(x, 2)`)."""
+because LiveVox's copy never equals it. `canonical_sql` rounds alike (SQL `round`)."""
 # Enough digits to round any amount a bigint-sized ledger holds without an InvalidOperation.
 _ROUNDING = Context(prec=60, rounding=ROUND_HALF_UP)
 

@@ -17,10 +17,16 @@ from __future__ import annotations
 
 from typing import Literal
 
+from syncd.domain.values import AMOUNT_STEP
+
 FieldKind = Literal["string", "integer", "decimal", "boolean", "date", "datetime"]
 SourceType = Literal[
     "text", "integer", "numeric", "float", "boolean", "date", "timestamp", "timestamptz"
 ]
+
+_AMOUNT_PLACES = -int(AMOUNT_STEP.as_tuple().exponent)
+"""Decimal places of `values.AMOUNT_STEP`: SQL's round() on numeric rounds half away from
+zero, as the Python side's ROUND_HALF_UP."""
 
 PHONE_FORMATTING_SQL = r"'[\s().-]'"
 """The regex of `values.PHONE_FORMATTING`, as a SQL literal."""
@@ -113,13 +119,12 @@ def _value_expr(kind: FieldKind, source: SourceType, col: str, phone: bool) -> s
         case "decimal":
             if source == "integer":
                 return f"to_jsonb({text})"
-            # Rounded to the cent as `values.AMOUNT_STEP` (round() on numeric: half away
-            # from zero, as ROUND_HALF_UP).
             if source in ("numeric", "float"):
-                return f"to_jsonb(trim_scale(round({col}::numeric, 2))::text)"
+                return f"to_jsonb(trim_scale(round({col}::numeric, {_AMOUNT_PLACES}))::text)"
+            rounded = f"trim_scale(round({trimmed}::numeric, {_AMOUNT_PLACES}))"
             return (
                 f"CASE WHEN {trimmed} ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)$' "
-                f"THEN to_jsonb(trim_scale(round({trimmed}::numeric, 2))::text) ELSE {loose} END"
+                f"THEN to_jsonb({rounded}::text) ELSE {loose} END"
             )
         case "boolean":
             if source == "boolean":
