@@ -72,6 +72,8 @@ _STAGE = "_syncd_stage"
 _CAND = "_syncd_cand"
 _DIFF = "_syncd_diff"
 _GONE = "_syncd_gone"
+# The statistics target of the key-column ANALYZEs (`_analyze_keys`): 300 x 10 sampled rows.
+_KEY_STATISTICS_TARGET = 10
 
 _BY_KEY: dict[str, FieldColumn] = {f.key: f for f in FIELDS}
 _BY_LABEL: dict[str, FieldColumn] = {f.label: f for f in FIELDS}
@@ -391,8 +393,7 @@ class _Loader:
 
         `bad_values`: a strict cast already failed on this export, go straight to checked casts.
         """
-        # Only the columns the joins filter on: ANALYZE of all ~200 would cost more than it saves.
-        self._exec(f"ANALYZE {_STAGE} (account, row_hash, reject)")
+        self._analyze_keys(_STAGE, "account, row_hash, reject")
         self._exec(f"DROP TABLE IF EXISTS pg_temp.{_CAND}")
         self._exec("SAVEPOINT syncd_fast_cast")
         checked = bad_values
@@ -628,8 +629,21 @@ class _Loader:
             or estimate < 0
             or inserted > self.options.analyze_fraction * max(float(estimate), 1.0)
         ):
-            # Key columns only: a full ANALYZE of ~200 columns would cost seconds.
-            self._exec("ANALYZE livevox.contacts (account, row_hash, deleted_at)")
+            self._analyze_keys("livevox.contacts", "account, row_hash, deleted_at")
+
+    def _analyze_keys(self, table: str, columns: str) -> None:
+        """Planner statistics for the columns a load's joins use, from a small sample.
+
+        Those columns only: a full ANALYZE of ~200 columns would cost seconds. And a small
+        sample: accounts and row hashes are unique and deleted_at / reject mostly NULL, which
+        3,000 rows show as well as 30,000, in a tenth of the time (~0.15 s of a 100k first
+        load). An ANALYZE of some columns leaves the table's change count standing, so
+        autovacuum still analyzes every column of the mirror at its own target soon after.
+        """
+        (target,) = self._one("SHOW default_statistics_target")
+        self._exec(f"SET LOCAL default_statistics_target = {_KEY_STATISTICS_TARGET}")
+        self._exec(f"ANALYZE {table} ({columns})")
+        self._exec(f"SET LOCAL default_statistics_target = {int(target)}")
 
     def _tombstone(self, rows_seen: int) -> int:
         (gone,) = self._one(f"SELECT count(*) FROM {_GONE}")

@@ -126,9 +126,7 @@ def _snapshot(engine: Engine, exclude: tuple[str, ...] = ()) -> dict[str, list[d
 def _empty_mirror(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
-            sa.text(
-                "TRUNCATE livevox.contacts, livevox.contact_history, syncd.rejected_rows"
-            )
+            sa.text("TRUNCATE livevox.contacts, livevox.contact_history, syncd.rejected_rows")
         )
 
 
@@ -537,3 +535,38 @@ def test_a_repeatable_read_load_takes_the_initial_path_without_freeze(engine: En
     assert _took_initial_path(summary) and result.inserted == 3000
     pages, visible = _visibility(engine)
     assert visible < pages
+
+
+def test_the_first_load_analyzes_its_key_columns_from_a_small_sample(engine: Engine) -> None:
+    """The next load's joins are planned on real statistics at once; the other ~200 columns
+    are left to autovacuum (off here, so what the load analyzed is all there is)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE livevox.contacts SET (autovacuum_enabled = false)")
+    run_id = RunRepository(engine).start("test_full")
+    with capture_logs() as logs, engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL default_statistics_target = 250")
+        load_export(
+            conn,
+            list(ALL_KEYS),
+            chunked(body(_many(3000), ALL_KEYS), 4096),
+            run_id=run_id,
+            mode="full",
+        )
+        (target,) = conn.exec_driver_sql("SHOW default_statistics_target").one()
+    assert _took_initial_path(next(e for e in logs if e["event"] == _LOADED))
+    assert target == "250"  # the caller's setting is back for the rest of its transaction
+    with engine.connect() as conn:
+        stats = {
+            row.attname: row
+            for row in conn.execute(
+                sa.text(
+                    "SELECT attname, n_distinct, null_frac, "
+                    "cardinality(histogram_bounds::text::text[]) AS bounds FROM pg_stats "
+                    "WHERE schemaname = 'livevox' AND tablename = 'contacts'"
+                )
+            )
+        }
+    assert set(stats) == {"account", "row_hash", "deleted_at"}
+    assert stats["account"].n_distinct == -1 and stats["row_hash"].n_distinct == -1
+    assert stats["deleted_at"].null_frac == 1
+    assert stats["account"].bounds == 11  # target 10: 10 buckets, not the session's 250
