@@ -149,12 +149,12 @@ class _Prepared:
     request: Any
 
 
-def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
-    """Wait before the next attempt after `attempts` attempts (Retry-After is a floor)."""
-    delay: timedelta = min(BACKOFF_MAX, BACKOFF_BASE * int(2 ** max(0, min(attempts - 1, 30))))
-    if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
-    return delay
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next attempt after `attempts` failed attempts (doubling, capped).
+
+    Only a 429 carries a Retry-After (the client's `RateLimitedError`); it is waited by
+    `rate_limit_wait` instead."""
+    return min(BACKOFF_MAX, BACKOFF_BASE * int(2 ** max(0, min(attempts - 1, 30))))
 
 
 def rate_limit_wait(retry_after: float | None) -> timedelta:
@@ -576,7 +576,7 @@ class _Drain:
             wait = (
                 rate_limit_wait(outcome.retry_after)
                 if rate_limited
-                else backoff(row.attempts, outcome.retry_after)
+                else backoff(row.attempts)
             )
             if not finish_sent(
                 conn,

@@ -154,10 +154,9 @@ def test_values_compare_by_meaning() -> None:
     assert not same_value("active", "true", True)  # a string is not a canonical boolean
 
 
-def test_backoff_doubles_to_a_cap_and_honours_retry_after() -> None:
+def test_backoff_doubles_to_a_cap() -> None:
     assert [backoff(n) for n in (1, 2, 3)] == [timedelta(seconds=s) for s in (30, 60, 120)]
     assert backoff(40) == BACKOFF_MAX
-    assert backoff(1, retry_after=300) == timedelta(seconds=300)
 
 
 def test_dead_letter_payloads_are_masked() -> None:
