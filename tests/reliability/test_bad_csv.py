@@ -31,6 +31,7 @@ from syncd.store.migrate import upgrade
 from syncd.store.records import mask_shapes
 from syncd.store.watermarks import CONTACTS_WATERMARK
 from tests.conftest import FreshDatabase
+from tests.integration.store.exports import ExportStream
 from tests.reliability.corpus import (
     BASELINE,
     COLUMNS,
@@ -59,17 +60,6 @@ MIRRORS = ("empty mirror (first load)", "mirror with stored contacts")
 
 
 @dataclass
-class _Stream:
-    columns: list[str]
-    data: bytes
-    chunk: int
-
-    def iter_raw(self) -> Iterator[bytes]:
-        for i in range(0, len(self.data), self.chunk):
-            yield self.data[i : i + self.chunk]
-
-
-@dataclass
 class RawExport:
     """Serves one export's bytes as they are, damage included; odd chunk sizes on purpose."""
 
@@ -84,9 +74,9 @@ class RawExport:
         fields: Sequence[str] = ("allFields",),
         start: datetime | None = None,
         end: datetime | None = None,
-    ) -> Iterator[_Stream]:
+    ) -> Iterator[ExportStream]:
         self.calls.append((start, end))
-        yield _Stream(list(self.columns), self.data, self.chunk)
+        yield ExportStream(list(self.columns), self.data, None, self.chunk)
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,9 @@ class StreamCutError(Exception):
 
 
 @dataclass
-class _Stream:
+class ExportStream:
+    """An export's bytes in chunks of `chunk`; cut (StreamCutError) after `cut_after` bytes."""
+
     columns: list[str]
     data: bytes
     cut_after: int | None
@@ -105,13 +107,13 @@ class FakeExportSource:
         fields: Sequence[str] = ("allFields",),
         start: datetime | None = None,
         end: datetime | None = None,
-    ) -> Iterator[_Stream]:
+    ) -> Iterator[ExportStream]:
         assert tuple(fields) == ("allFields",)
         self.calls.append((start, end))
         rows = [
             row for row in self.contacts.values() if _in_range(row.get("modifyDate"), start, end)
         ]
-        yield _Stream(list(self.keys), body(rows, self.keys), self.cut_after, self.chunk)
+        yield ExportStream(list(self.keys), body(rows, self.keys), self.cut_after, self.chunk)
 
 
 def _in_range(modify: str | None, start: datetime | None, end: datetime | None) -> bool:
