@@ -88,6 +88,25 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _us_date_as_iso(text: str) -> str:
+    """SQL: `MM/DD/YYYY` text as `YYYY-MM-DD` when it is a calendar date, else NULL.
+
+    Not a calendar date (02/30/2027), the text stays as the SoR wrote it, so the planner's
+    dead letter quotes '02/30/2027' rather than a rewritten '2027-02-30'. Arithmetic only: a
+    cast or make_date would raise on such a value and fail the whole diff.
+    """
+    last_day = (
+        "CASE WHEN m = 2 THEN 28 + (y % 4 = 0 AND (y % 100 <> 0 OR y % 400 = 0))::int "
+        "WHEN m IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
+    )
+    return (
+        f"(SELECT CASE WHEN y >= 1 AND m BETWEEN 1 AND 12 AND d BETWEEN 1 AND {last_day} "
+        "THEN to_char(y, 'FM0000') || '-' || to_char(m, 'FM00') || '-' || to_char(d, 'FM00') "
+        "END FROM (SELECT u[1]::int AS m, u[2]::int AS d, u[3]::int AS y "
+        f"FROM regexp_match({text}, '^([0-9]{{1,2}})/([0-9]{{1,2}})/([0-9]{{4}})$') AS u) p)"
+    )
+
+
 def _value_expr(kind: FieldKind, source: SourceType, col: str, phone: bool) -> str:
     """jsonb of the value, SQL NULL when the column is NULL (or empty text)."""
     text = f"{col}::text"
@@ -143,12 +162,10 @@ def _value_expr(kind: FieldKind, source: SourceType, col: str, phone: bool) -> s
                 return f"to_jsonb(to_char({col}, 'YYYY-MM-DD'))"
             if source == "timestamptz":
                 return f"to_jsonb(to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD'))"
-            us = f"regexp_match({trimmed}, '^([0-9]{{1,2}})/([0-9]{{1,2}})/([0-9]{{4}})$')"
             return (
                 f"CASE WHEN {trimmed} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' "
                 f"THEN to_jsonb({trimmed}) "
-                f"WHEN {us} IS NOT NULL THEN to_jsonb(({us})[3] || '-' || lpad(({us})[1], 2, '0') "
-                f"|| '-' || lpad(({us})[2], 2, '0')) ELSE {loose} END"
+                f"ELSE coalesce(to_jsonb({_us_date_as_iso(trimmed)}), {loose}) END"
             )
         case "datetime":
             iso = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'

@@ -52,7 +52,9 @@ TEXT: list[tuple[str, list[str | None]]] = [
     ("integer", ["12", " -3 ", "12.0", "1e3", "abc", "", None, "99999999999999999999"]),
     ("decimal", ["100.50", ".5", "5.", " +7 ", "1,5", "NaN", "", None, "1e3", "10.005", "-.125"]),
     ("boolean", ["true", "T", "yes", "0", "off", "maybe", "", None]),
-    ("date", ["2024-02-29", "2/9/2024", "02/30/2024", "2024-13-01", "tomorrow", "", None]),
+    ("date", ["2024-02-29", "2/9/2024", "02/30/2024", "2024-13-01", "tomorrow", "", None,
+              "02/29/2023", "02/29/2000", "02/29/1900", "04/31/2024", "12/31/2024",
+              "13/01/2024", "00/10/2024", "01/00/2024", "01/02/0000", " 1/2/2027 "]),
     ("datetime", ["2024-02-29T13:05:07Z", "2024-02-29 13:05:07", "02/29/2024 13:05:07", "x"]),
     ("string", ["x", "", None, " y "]),
 ]
@@ -103,16 +105,17 @@ def test_typed_columns_give_pythons_canonical_value(
 def test_text_columns_parse_in_python_exactly_as_the_raw_text_would(
     engine: Engine, kind: str, values: list[str | None]
 ) -> None:
+    """Invalid text too: the planner's reason (and the value it quotes) is the raw text's."""
     expr = canonical_expr(kind, "text", "c")  # type: ignore[arg-type]
     for raw, from_sql in _sql_values(engine, "text", expr, values):
-        assert _parsed(kind, from_sql) == _parsed(kind, raw), (kind, raw, from_sql)
+        assert _parsed(kind, from_sql, exact=True) == _parsed(kind, raw, exact=True), (kind, raw)
 
 
-def _parsed(kind: str, value: Any) -> Any:
+def _parsed(kind: str, value: Any, *, exact: bool = False) -> Any:
     try:
         return parse_value("f", kind, value)  # type: ignore[arg-type]
     except InvalidValueError as exc:
-        return ("invalid", exc.reason.split(":")[0])
+        return ("invalid", exc.reason if exact else exc.reason.split(":")[0])
 
 
 def test_phones_and_restriction_flags(engine: Engine) -> None:
