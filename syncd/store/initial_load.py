@@ -106,10 +106,9 @@ class _SpecialValueGuard:
                     return True
                 continue
             fields = line.split(b",", split)
-            if len(fields) < split:
-                if line and _has_token(line.lower()):  # a short line: not a whole record
-                    return True
-            elif b"".join(typed(fields)).translate(None, _NOT_LETTERS):
+            # A shorter line is no whole record: the inside of a quoted value, or a row COPY
+            # refuses (and `_check_fields` skips).
+            if len(fields) >= split and b"".join(typed(fields)).translate(None, _NOT_LETTERS):
                 return True
         return False
 
